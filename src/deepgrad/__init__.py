@@ -1,0 +1,43 @@
+"""deepgrad: a deep-learning framework written from first principles, PyTorch-shaped, on NumPy and CuPy.
+
+>>> import deepgrad as dg
+>>> x = dg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad
+tensor([2., 4., 6.])
+"""
+from __future__ import annotations
+
+from . import backend
+from .backend import (Device, Generator, bool_, double, float16, float32, float64, get_default_dtype, half, int8,
+                      int16, int32, int64, long, manual_seed, set_default_dtype, uint8)
+from .backend import Device as device  # noqa: N813 - dg.device("cuda") like torch.device
+from .tensor import Tensor, tensor
+from . import autograd
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import *  # noqa: F401,F403
+from .ops._util import DeviceError, ShapeError
+from .creation import *  # noqa: F401,F403
+from . import cuda
+
+float = float32  # noqa: A001 - torch.float
+int = int32  # noqa: A001 - torch.int
+bool = bool_  # noqa: A001 - torch.bool
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def __getattr__(name):  # heavier sub-packages load on first use
+    import importlib
+
+    if name in ("nn", "optim", "data", "train", "models", "viz", "tools", "utils"):
+        return importlib.import_module(f".{name}", __name__)
+    if name in ("save", "load"):
+        return getattr(importlib.import_module(".serialization", __name__), name)
+    if name == "summary":
+        return importlib.import_module(".tools.summary", __name__).summary
+    raise AttributeError(f"module 'deepgrad' has no attribute {name!r}")

@@ -1,0 +1,89 @@
+"""``Function``: one node of the computational graph.
+
+``forward`` computes on raw backend arrays (NumPy or CuPy); ``backward`` is written with Tensor ops, so that when a
+graph of the backward pass is requested (``create_graph=True``) higher derivatives come for free, and when it is
+not, the engine runs it under ``no_grad`` and it costs little more than array arithmetic.
+"""
+from __future__ import annotations
+
+from . import grad_mode
+
+_state = grad_mode.state
+
+
+class Function:
+    """Base class of every differentiable primitive.
+
+    Subclasses implement ``forward(self, *arrays) -> array`` and ``backward(self, grad) -> tuple`` (one gradient
+    Tensor, or ``None``, per input). Non-tensor arguments (a ``dim``, a shape) are given to ``__init__``.
+
+    * ``self.inputs`` are the input Tensors, available in ``backward`` (they carry the graph for double backward);
+    * ``saves_inputs`` lists the indices of inputs whose *values* backward reads: changing one of them in place
+      between forward and backward is detected by the version counter and raises;
+    * ``saves_output = True`` keeps the output array; ``self.output()`` returns it as a Tensor attached to this node;
+    * ``self.needs_input_grad[i]`` says whether input ``i`` wants a gradient.
+    """
+
+    saves_inputs: tuple = ()
+    saves_output: bool = False
+    inputs: tuple = ()
+    needs_input_grad: tuple = ()
+
+    def __call__(self, *inputs):
+        y = self.forward(*[t._data for t in inputs])
+        out = Tensor.__new__(Tensor)
+        out._data = y
+        out.grad = None
+        out._version = 0
+        out._retains_grad = False
+        out._hooks = None
+        if _state.enabled:
+            needs = tuple(t.requires_grad for t in inputs)
+            if True in needs:
+                self.inputs = inputs
+                self.needs_input_grad = needs
+                if self.saves_inputs:
+                    self._versions = tuple(inputs[i]._version for i in self.saves_inputs)
+                if self.saves_output:
+                    self._out = y
+                out.grad_fn = self
+                out.requires_grad = True
+                return out
+        out.grad_fn = None
+        out.requires_grad = False
+        return out
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def output(self):
+        """The output of this node as a Tensor wired to this node (for backward formulas that use ``y``)."""
+        t = Tensor.__new__(Tensor)
+        t._data, t.grad, t._version, t._retains_grad, t._hooks = self._out, None, 0, False, None
+        t.grad_fn, t.requires_grad = self, True
+        return t
+
+    def _check_versions(self) -> None:
+        for i, v in zip(self.saves_inputs, self._versions):
+            t = self.inputs[i]
+            if t._version != v:
+                raise RuntimeError(
+                    f"{self.name}.backward: input {i} (shape {t.shape}) was modified in place after it was "
+                    f"used by {self.name} (version {v} -> {t._version}); its saved value is needed for the "
+                    "gradient. Use an out-of-place op (x = x + y instead of x += y), or .clone() it first."
+                )
+
+    def _release(self) -> None:
+        """Free what was saved for backward (the graph may not be walked again)."""
+        self.__dict__.clear()
+        self._released = True
+
+
+Tensor = None  # set by deepgrad.tensor once the class exists (the two refer to each other)

@@ -1,0 +1,518 @@
+"""Elementwise primitives: arithmetic with NumPy broadcasting and the usual unary functions.
+
+Backward formulas return gradients in the broadcast shape; the engine sums them back to each input's shape.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend import array_module
+from ..tensor import Tensor
+from ._util import DeviceError, describe, operand
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
+    "tanh", "sigmoid", "relu", "erf", "abs", "sign", "reciprocal", "clamp", "clip", "maximum", "minimum", "where",
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "isnan",
+    "isinf", "isfinite", "square",
+]
+
+
+def _check_devices(op: str, a, b) -> None:
+    da, db = a._data, b._data
+    if type(da) is not type(db) and isinstance(da, np.ndarray) != isinstance(db, np.ndarray):
+        if not (isinstance(da, np.generic) or isinstance(db, np.generic)):
+            raise DeviceError(f"{op}: operands are on different devices: {describe(a)} and {describe(b)}; "
+                              "move one with .to(device)")
+    elif getattr(da, "device", None) is not None and hasattr(da.device, "id") and hasattr(db, "device") \
+            and hasattr(db.device, "id") and da.device.id != db.device.id:
+        raise DeviceError(f"{op}: operands are on different devices: {describe(a)} and {describe(b)}")
+
+
+def _binary(cls, op, a, b):
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            _check_devices(op, a, b)
+        else:
+            b = operand(b, a)
+    else:
+        a = operand(a, b)
+    return cls()(a, b)
+
+
+# --------------------------------------------------------------------------------------------- arithmetic
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    saves_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        return (g * b if na else None), (g * a if nb else None)
+
+
+class Div(Function):
+    saves_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        ga = g / b if na else None
+        gb = -g * a / (b * b) if nb else None
+        return ga, gb
+
+
+class Pow(Function):
+    """a ** b for two tensors: ∂/∂a = b a^(b-1), ∂/∂b = a^b log a."""
+
+    saves_inputs = (0, 1)
+    saves_output = True
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        ga = g * b * a ** (b - 1) if na else None
+        gb = g * self.output() * log(where(a > 0, a, 1.0)) if nb else None
+        return ga, gb
+
+
+class PowScalar(Function):
+    """x ** c for a constant c: ∂/∂x = c x^(c-1)."""
+
+    saves_inputs = (0,)
+
+    def __init__(self, c):
+        self.c = c
+
+    def forward(self, x):
+        c = self.c
+        if c == 2:
+            return x * x
+        return x ** c
+
+    def backward(self, g):
+        x, = self.inputs
+        c = self.c
+        if c == 2:
+            return (g * (x * 2.0),)
+        return (g * (c * x ** (c - 1)),)
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+def add(a, b, *, alpha=1):
+    """a + b (with NumPy broadcasting); ``alpha`` scales b."""
+    if alpha != 1:
+        b = b * alpha
+    return _binary(Add, "add", a, b)
+
+
+def sub(a, b, *, alpha=1):
+    """a - b (with NumPy broadcasting); ``alpha`` scales b."""
+    if alpha != 1:
+        b = b * alpha
+    return _binary(Sub, "sub", a, b)
+
+
+def mul(a, b):
+    """a · b elementwise (with NumPy broadcasting)."""
+    return _binary(Mul, "mul", a, b)
+
+
+def div(a, b):
+    """a / b elementwise (true division; integer inputs give floats)."""
+    if isinstance(a, Tensor) and a.dtype.kind != "f" and not (isinstance(b, Tensor) and b.dtype.kind == "f"):
+        a = a.float()
+    return _binary(Div, "div", a, b)
+
+
+def pow(a, b):  # noqa: A001 - PyTorch's name
+    """a ** b. A constant exponent takes a cheaper path (∂/∂a = b a^(b-1))."""
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        if isinstance(b, (int, float)) and not isinstance(b, bool):
+            return PowScalar(b)(a)
+    return _binary(Pow, "pow", a, b)
+
+
+def neg(x: Tensor) -> Tensor:
+    """-x."""
+    return Neg()(x)
+
+
+def square(x: Tensor) -> Tensor:
+    """x²."""
+    return PowScalar(2)(x)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    """1 / x."""
+    return PowScalar(-1)(x if x.dtype.kind == "f" else x.float())
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    """1 / √x."""
+    return PowScalar(-0.5)(x)
+
+
+# ------------------------------------------------------------------------------------------------ unary
+class Exp(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return array_module(x).exp(x)
+
+    def backward(self, g):
+        return (g * self.output(),)
+
+
+class Log(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return array_module(x).log(x)
+
+    def backward(self, g):
+        return (g / self.inputs[0],)
+
+
+class Log1p(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return array_module(x).log1p(x)
+
+    def backward(self, g):
+        return (g / (self.inputs[0] + 1.0),)
+
+
+class Expm1(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return array_module(x).expm1(x)
+
+    def backward(self, g):
+        return (g * (self.output() + 1.0),)
+
+
+class Sqrt(Function):
+    saves_output = True
+
+    def forward(self, x):
+        return array_module(x).sqrt(x)
+
+    def backward(self, g):
+        return (g / (2.0 * self.output()),)
+
+
+class Sin(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return array_module(x).sin(x)
+
+    def backward(self, g):
+        return (g * cos(self.inputs[0]),)
+
+
+class Cos(Function):
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return array_module(x).cos(x)
+
+    def backward(self, g):
+        return (-g * sin(self.inputs[0]),)
+
+
+class Tanh(Function):
+    """tanh x; ∂/∂x = 1 - tanh² x."""
+
+    saves_output = True
+
+    def forward(self, x):
+        return array_module(x).tanh(x)
+
+    def backward(self, g):
+        y = self.output()
+        return (g * (1.0 - y * y),)
+
+
+class Sigmoid(Function):
+    """σ(x) = 1 / (1 + e^{-x}), computed without overflow; ∂/∂x = σ(x)(1 - σ(x))."""
+
+    saves_output = True
+
+    def forward(self, x):
+        xp = array_module(x)
+        # 0.5 * (1 + tanh(x/2)) is σ(x) and never overflows
+        return (xp.tanh(x * 0.5) + 1) * 0.5
+
+    def backward(self, g):
+        y = self.output()
+        return (g * (y * (1.0 - y)),)
+
+
+class ReLU(Function):
+    """max(0, x); the gradient at 0 is taken as 0."""
+
+    saves_output = True
+
+    def forward(self, x):
+        return array_module(x).maximum(x, 0)
+
+    def backward(self, g):
+        return (g * (self.output() > 0),)
+
+
+def _erf_array(x):
+    xp = array_module(x)
+    if xp is np:
+        try:
+            from scipy.special import erf as _erf
+        except ImportError:  # exact, slower: the standard library's erf, elementwise
+            return np.vectorize(math.erf, otypes=[x.dtype])(x)
+        return _erf(x).astype(x.dtype, copy=False)
+    from cupyx.scipy.special import erf as _cerf
+
+    return _cerf(x)
+
+
+class Erf(Function):
+    """erf x = 2/√π ∫₀ˣ e^{-t²} dt; ∂/∂x = 2/√π e^{-x²}."""
+
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return _erf_array(x)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return (g * (2.0 / math.sqrt(math.pi)) * exp(-(x * x)),)
+
+
+class Abs(Function):
+    """|x|; the gradient at 0 is taken as 0."""
+
+    saves_inputs = (0,)
+
+    def forward(self, x):
+        return array_module(x).abs(x)
+
+    def backward(self, g):
+        return (g * sign(self.inputs[0]),)
+
+
+class Clamp(Function):
+    """min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi."""
+
+    saves_inputs = (0,)
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return array_module(x).clip(x, self.lo, self.hi)
+
+    def backward(self, g):
+        x = self.inputs[0]._data
+        mask = np.True_
+        if self.lo is not None:
+            mask = mask & (x >= self.lo)
+        if self.hi is not None:
+            mask = mask & (x <= self.hi)
+        return (g * Tensor._wrap(mask),)
+
+
+class Maximum(Function):
+    """max(a, b) elementwise; at ties the gradient is split equally."""
+
+    saves_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return array_module(a).maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs[0]._data, self.inputs[1]._data
+        xp = array_module(a if isinstance(a, np.ndarray) or not isinstance(b, np.ndarray) else b)
+        wa = (a > b) + 0.5 * (a == b)
+        wa = Tensor._wrap(xp.asarray(wa, dtype=g.dtype))
+        return g * wa, g * (1.0 - wa)
+
+
+class Minimum(Function):
+    """min(a, b) elementwise; at ties the gradient is split equally."""
+
+    saves_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return array_module(a).minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs[0]._data, self.inputs[1]._data
+        xp = array_module(a if isinstance(a, np.ndarray) or not isinstance(b, np.ndarray) else b)
+        wa = (a < b) + 0.5 * (a == b)
+        wa = Tensor._wrap(xp.asarray(wa, dtype=g.dtype))
+        return g * wa, g * (1.0 - wa)
+
+
+class Where(Function):
+    """cond ? a : b; the gradient goes to a where cond holds and to b elsewhere."""
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, a, b):
+        return array_module(self.cond).where(self.cond, a, b)
+
+    def backward(self, g):
+        zero = g.new_zeros(())
+        c = Tensor._wrap(self.cond)
+        na, nb = self.needs_input_grad
+        return (where(c, g, zero) if na else None), (where(c, zero, g) if nb else None)
+
+
+def _unary(cls):
+    def fn(x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{cls.__name__.lower()}: expected a Tensor, got {type(x).__name__}")
+        if x.dtype.kind != "f":
+            x = x.float()
+        return cls()(x)
+
+    fn.__name__ = cls.__name__.lower()
+    fn.__doc__ = cls.__doc__ or f"{fn.__name__}(x), elementwise."
+    return fn
+
+
+exp, log, log1p, expm1, sqrt, sin, cos, tanh, sigmoid, erf = (
+    _unary(c) for c in (Exp, Log, Log1p, Expm1, Sqrt, Sin, Cos, Tanh, Sigmoid, Erf)
+)
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(0, x)."""
+    return ReLU()(x)
+
+
+def abs(x: Tensor) -> Tensor:  # noqa: A001
+    """|x|."""
+    return Abs()(x)
+
+
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of x (not differentiable: its gradient is zero)."""
+    return Tensor._wrap(array_module(x._data).sign(x._data))
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """min(max(x, min), max); either bound may be None, a number or a Tensor."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if min is not None:
+            x = maximum(x, min)
+        if max is not None:
+            x = minimum(x, max)
+        return x
+    return Clamp(min, max)(x)
+
+
+clip = clamp
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise max(a, b) with broadcasting."""
+    return _binary(Maximum, "maximum", a, b)
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise min(a, b) with broadcasting."""
+    return _binary(Minimum, "minimum", a, b)
+
+
+def where(condition, a, b) -> Tensor:
+    """Elements of ``a`` where ``condition`` holds, else of ``b`` (all three broadcast together)."""
+    cond = condition._data if isinstance(condition, Tensor) else condition
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError("where: at least one of a and b must be a Tensor")
+    if isinstance(a, Tensor):
+        b = operand(b, a)
+    else:
+        a = operand(a, b)
+    if getattr(cond, "dtype", None) != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got {getattr(cond, 'dtype', type(cond).__name__)}")
+    return Where(cond)(a, b)
+
+
+# ------------------------------------------------------------------------------- comparisons and logic
+def _compare(name, fn):
+    def op(a, b) -> Tensor:
+        if isinstance(a, Tensor):
+            bd = b._data if isinstance(b, Tensor) else b
+            return Tensor._wrap(np.asarray(fn(a._data, bd)) if isinstance(a._data, np.ndarray) else fn(a._data, bd))
+        return op(operand(a, b), b)
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise {name} (a bool Tensor, not differentiable)."
+    return op
+
+
+eq = _compare("eq", lambda a, b: a == b)
+ne = _compare("ne", lambda a, b: a != b)
+lt = _compare("lt", lambda a, b: a < b)
+le = _compare("le", lambda a, b: a <= b)
+gt = _compare("gt", lambda a, b: a > b)
+ge = _compare("ge", lambda a, b: a >= b)
+logical_and = _compare("logical_and", lambda a, b: array_module(a).logical_and(a, b))
+logical_or = _compare("logical_or", lambda a, b: array_module(a).logical_or(a, b))
+logical_xor = _compare("logical_xor", lambda a, b: array_module(a).logical_xor(a, b))
+
+
+def logical_not(x: Tensor) -> Tensor:
+    return Tensor._wrap(array_module(x._data).logical_not(x._data))
+
+
+def isnan(x: Tensor) -> Tensor:
+    return Tensor._wrap(array_module(x._data).isnan(x._data))
+
+
+def isinf(x: Tensor) -> Tensor:
+    return Tensor._wrap(array_module(x._data).isinf(x._data))
+
+
+def isfinite(x: Tensor) -> Tensor:
+    return Tensor._wrap(array_module(x._data).isfinite(x._data))

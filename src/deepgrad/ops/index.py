@@ -1,0 +1,248 @@
+"""Indexing: basic and advanced reads (differentiable), gather/scatter along an axis, index_select, masked_fill."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..backend import array_module
+from ..tensor import Tensor
+from ._util import ShapeError, normalize_dim
+
+__all__ = ["getitem", "index_select", "gather", "take_along_dim", "scatter_add", "scatter_into", "masked_fill",
+           "index_add"]
+
+
+def _add_at(xp, a, idx, v):
+    if xp is np:
+        np.add.at(a, idx, v)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(a, idx, v)
+
+
+def _is_advanced(key) -> bool:
+    return any(not (k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer))) for k in key)
+
+
+def _convert_key(key):
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if isinstance(k, Tensor):
+            if k.dtype.kind not in "biu":
+                raise IndexError(f"index: tensors used as indices must be integer or bool, got dtype {k.dtype}")
+            k = k._data
+        elif isinstance(k, list):
+            k = np.asarray(k)
+            if k.dtype.kind not in "biu" and k.size:
+                raise IndexError(f"index: lists used as indices must hold integers or bools, got {k.dtype}")
+        out.append(k)
+    return tuple(out)
+
+
+class GetItem(Function):
+    """x[key]; the gradient lands back at the indexed positions (summed where an index repeats)."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x[self.key]
+
+    def backward(self, g):
+        return (IndexPut(self.key, self.in_shape)(g),)
+
+
+class IndexPut(Function):
+    """The adjoint of x[key]: a zero tensor of ``shape`` with ``g`` added at ``key``."""
+
+    def __init__(self, key, shape):
+        self.key, self.shape = key, shape
+
+    def forward(self, g):
+        xp = array_module(g)
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        if _is_advanced(self.key):
+            _add_at(xp, out, self.key, g)
+        else:
+            out[self.key] = g
+        return out
+
+    def backward(self, gg):
+        return (GetItem(self.key)(gg),)
+
+
+def getitem(x: Tensor, key) -> Tensor:
+    """x[key] with NumPy semantics: ints, slices, None, Ellipsis, integer arrays and bool masks."""
+    key = _convert_key(key)
+    try:
+        return GetItem(key)(x)
+    except IndexError as e:
+        raise IndexError(f"index: {e} (tensor of shape {tuple(x.shape)})") from None
+
+
+class IndexSelect(Function):
+    def __init__(self, axis, idx):
+        self.axis, self.idx = axis, idx
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return array_module(x).take(x, self.idx, axis=self.axis)
+
+    def backward(self, g):
+        return (IndexAdd(self.axis, self.idx, self.in_shape)(g),)
+
+
+class IndexAdd(Function):
+    """Zeros of ``shape`` with slices of ``src`` added at positions ``idx`` along ``axis`` (repeats accumulate)."""
+
+    def __init__(self, axis, idx, shape):
+        self.axis, self.idx, self.shape = axis, idx, shape
+
+    def forward(self, src):
+        xp = array_module(src)
+        out = xp.zeros(self.shape, dtype=src.dtype)
+        if self.axis == 0:
+            _add_at(xp, out, self.idx, src)
+        else:
+            _add_at(xp, out, (slice(None),) * self.axis + (self.idx,), src)
+        return out
+
+    def backward(self, g):
+        return (IndexSelect(self.axis, self.idx)(g),)
+
+
+def _index_array(index, op):
+    if isinstance(index, Tensor):
+        if index.dtype.kind not in "iu":
+            raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
+        return index._data
+    a = np.asarray(index)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must hold integers, got {a.dtype}")
+    return a
+
+
+def index_select(x: Tensor, dim: int, index) -> Tensor:
+    """The slices of ``x`` at positions ``index`` (1-d) along ``dim``."""
+    d = normalize_dim(dim, x.ndim, "index_select")
+    idx = _index_array(index, "index_select")
+    if idx.ndim > 1:
+        raise ShapeError(f"index_select: index must be 1-d, got shape {idx.shape}")
+    n = x.shape[d]
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        raise IndexError(f"index_select: index out of range for dim {d} of size {n} (got {int(idx.min())}..{int(idx.max())})")
+    return IndexSelect(d, idx)(x)
+
+
+def index_add(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
+    """x with ``source``'s slices added at rows ``index`` along ``dim`` (out of place)."""
+    d = normalize_dim(dim, x.ndim, "index_add")
+    return x + IndexAdd(d, _index_array(index, "index_add"), x.shape)(source)
+
+
+def _along_axis(idx, axis):
+    """Full advanced-index tuple that addresses idx's entries along ``axis`` (for scatter with accumulation)."""
+    xp = array_module(idx)
+    nd = idx.ndim
+    out = []
+    for i in range(nd):
+        if i == axis:
+            out.append(idx)
+        else:
+            shape = [1] * nd
+            shape[i] = idx.shape[i]
+            out.append(xp.arange(idx.shape[i]).reshape(shape))
+    return tuple(out)
+
+
+class Gather(Function):
+    """out[i][j] = x[i][index[i][j]] along ``axis`` (as torch.gather)."""
+
+    def __init__(self, axis, idx):
+        self.axis, self.idx = axis, idx
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return array_module(x).take_along_axis(x, self.idx, axis=self.axis)
+
+    def backward(self, g):
+        return (ScatterAdd(self.axis, self.idx, self.in_shape)(g),)
+
+
+class ScatterAdd(Function):
+    """Zeros of ``shape`` with src[i][j] added at [i][index[i][j]] along ``axis`` (repeats accumulate)."""
+
+    def __init__(self, axis, idx, shape):
+        self.axis, self.idx, self.shape = axis, idx, shape
+
+    def forward(self, src):
+        xp = array_module(src)
+        out = xp.zeros(self.shape, dtype=src.dtype)
+        _add_at(xp, out, _along_axis(self.idx, self.axis), src)
+        return out
+
+    def backward(self, g):
+        return (Gather(self.axis, self.idx)(g),)
+
+
+def _check_gather(x, d, idx, op):
+    if idx.ndim != x.ndim:
+        raise ShapeError(f"{op}: index must have as many dims as the input ({x.ndim}), got index shape {idx.shape} "
+                         f"for input {tuple(x.shape)}")
+    for i, (a, b) in enumerate(zip(idx.shape, x.shape)):
+        if i != d and a > b:
+            raise ShapeError(f"{op}: index shape {idx.shape} exceeds input shape {tuple(x.shape)} at dim {i}")
+
+
+def gather(x: Tensor, dim: int, index) -> Tensor:
+    """out[..., j, ...] = x[..., index[..., j, ...], ...] along ``dim``."""
+    d = normalize_dim(dim, x.ndim, "gather")
+    idx = _index_array(index, "gather")
+    _check_gather(x, d, idx, "gather")
+    if any(a < b for i, (a, b) in enumerate(zip(idx.shape, x.shape)) if i != d):
+        x = x[tuple(slice(0, a) if i != d else slice(None) for i, a in enumerate(idx.shape))]
+    return Gather(d, idx)(x)
+
+
+def take_along_dim(x: Tensor, indices, dim: int) -> Tensor:
+    """NumPy's take_along_axis (indices broadcast against x)."""
+    d = normalize_dim(dim, x.ndim, "take_along_dim")
+    idx = _index_array(indices, "take_along_dim")
+    xp = array_module(idx)
+    shape = [max(a, b) if i != d else a for i, (a, b) in enumerate(zip(idx.shape, x.shape))]
+    idx = xp.broadcast_to(idx, shape)
+    bshape = [s if i != d else x.shape[d] for i, s in enumerate(shape)]
+    return Gather(d, idx)(x.expand(bshape))
+
+
+def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
+    """x with src[i][j] added at [i][index[i][j]] along ``dim`` (out of place; repeated indices accumulate)."""
+    d = normalize_dim(dim, x.ndim, "scatter_add")
+    idx = _index_array(index, "scatter_add")
+    _check_gather(x, d, idx, "scatter_add")
+    if tuple(src.shape) != tuple(idx.shape):
+        src = src[tuple(slice(0, a) for a in idx.shape)]
+    return x + ScatterAdd(d, idx, tuple(x.shape))(src)
+
+
+def scatter_into(g: Tensor, idx, axis: int, shape) -> Tensor:
+    """Zeros of ``shape`` with g placed at ``idx`` along ``axis`` (the backward of max/min over one axis)."""
+    return ScatterAdd(axis, idx, tuple(shape))(g)
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    """x with ``value`` wherever ``mask`` (bool, broadcastable) is true."""
+    from .elementwise import where
+
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be bool, got {m.dtype}")
+    try:
+        np.broadcast_shapes(m.shape, tuple(x.shape))
+    except ValueError:
+        raise ShapeError(f"masked_fill: mask of shape {m.shape} does not broadcast to the input's {tuple(x.shape)}") from None
+    return where(Tensor._wrap(m), value, x) if isinstance(value, Tensor) else where(Tensor._wrap(m), x.new_full((), value), x)

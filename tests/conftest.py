@@ -1,0 +1,28 @@
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import deepgrad as dg
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+SHARED_DATA = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+
+DEVICES = ["cpu"] + (["cuda"] if dg.cuda.is_available() else [])
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    dg.manual_seed(0)
+    np.random.seed(0)
+    yield
+
+
+@pytest.fixture(params=["cpu", "cuda"])
+def device(request):
+    """Runs a test on the CPU, and on CUDA when CuPy sees a GPU (skipped cleanly otherwise)."""
+    if request.param == "cuda" and not dg.cuda.is_available():
+        pytest.skip("CUDA not available (CuPy not installed or no GPU)")
+    return request.param

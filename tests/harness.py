@@ -1,0 +1,101 @@
+"""The registry-driven test harness: one entry per differentiable op or layer drives every generic test.
+
+An entry (:class:`Case`) gives a function of Tensors, how to sample its inputs, and optionally a NumPy reference.
+``tests/test_registry.py`` runs, for every entry: forward values against the reference (float64 and float32),
+float64 gradcheck, gradgradcheck where asked, and the CUDA variant when a GPU is available.
+Register entries from modules in ``tests/registry/`` with :func:`case`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+import deepgrad as dg
+
+
+@dataclass
+class Spec:
+    """How to sample one input: ``kind`` is 'float', 'positive', 'unit' (in (-0.9, 0.9)), 'int' or 'bool'."""
+
+    shape: tuple
+    kind: str = "float"
+    low: int = 0
+    high: int = 5
+    noncontig: bool = False
+    grad: bool = True
+
+
+@dataclass
+class Case:
+    name: str
+    fn: Callable
+    inputs: list
+    ref: Callable | None = None
+    grad: bool = True
+    gradgrad: bool = False
+    atol: float = 1e-5
+    rtol: float = 1e-3
+    ref_atol: float = 1e-6
+    variant: str = ""
+    tags: tuple = field(default_factory=tuple)
+
+    @property
+    def id(self) -> str:
+        return self.name + (f"[{self.variant}]" if self.variant else "")
+
+
+REGISTRY: list[Case] = []
+
+
+def case(name, fn, inputs, ref=None, **kw) -> Case:
+    inputs = [s if isinstance(s, Spec) else Spec(tuple(s)) for s in inputs]
+    c = Case(name, fn, inputs, ref, **kw)
+    REGISTRY.append(c)
+    return c
+
+
+def sample(spec: Spec, rng: np.random.Generator) -> np.ndarray:
+    shape = tuple(spec.shape)
+    if spec.kind == "int":
+        a = rng.integers(spec.low, spec.high, size=shape).astype(np.int64)
+    elif spec.kind == "bool":
+        a = rng.random(shape) < 0.5
+    elif spec.kind == "positive":
+        a = rng.uniform(0.5, 2.0, size=shape)
+    elif spec.kind == "unit":
+        a = rng.uniform(-0.9, 0.9, size=shape)
+    else:
+        a = rng.standard_normal(shape)
+        # keep values away from kinks (relu, abs, max ties) so finite differences are meaningful
+        a = np.where(np.abs(a) < 0.05, a + np.sign(a + 1e-12) * 0.1, a)
+    return np.asarray(a)
+
+
+def _strided(a: np.ndarray) -> np.ndarray:
+    """The same values as a non-contiguous view (every other element of a buffer twice as wide)."""
+    if a.ndim == 0 or a.size <= 1:
+        return a
+    big = np.zeros(a.shape[:-1] + (a.shape[-1] * 2,), dtype=a.dtype)
+    big[..., ::2] = a
+    return big[..., ::2]
+
+
+def make_inputs(c: Case, dtype=np.float64, device="cpu", seed=0):
+    """NumPy arrays (for the reference) and matching Tensors (float ones of ``dtype``, requiring grad)."""
+    rng = np.random.default_rng(seed)
+    arrays, tensors = [], []
+    for s in c.inputs:
+        a = sample(s, rng)
+        arrays.append(a)
+        if s.kind not in ("int", "bool"):
+            a = a.astype(dtype)
+        if s.noncontig and device == "cpu":
+            t = dg.from_numpy(_strided(a))
+        else:
+            t = dg.tensor(a, device=device)
+        if s.kind not in ("int", "bool"):
+            t.requires_grad = s.grad and c.grad
+        tensors.append(t)
+    return arrays, tensors
