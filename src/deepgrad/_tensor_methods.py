@@ -11,12 +11,12 @@ def _r(fn):
     return lambda self, other: fn(other, self)
 
 
-Tensor.__add__ = lambda self, other: _ew._binary(_ew.Add, "add", self, other)
+Tensor.__add__ = _ew._method(_ew.Add, "add")
 Tensor.__radd__ = Tensor.__add__
-Tensor.__sub__ = lambda self, other: _ew._binary(_ew.Sub, "sub", self, other)
+Tensor.__sub__ = _ew._method(_ew.Sub, "sub")
 Tensor.__rsub__ = lambda self, other: _ew._binary(_ew.Sub, "sub", other, self) if isinstance(other, Tensor) \
     else _ew._binary(_ew.Sub, "sub", _ew.operand(other, self), self)
-Tensor.__mul__ = lambda self, other: _ew._binary(_ew.Mul, "mul", self, other)
+Tensor.__mul__ = _ew._method(_ew.Mul, "mul")
 Tensor.__rmul__ = Tensor.__mul__
 Tensor.__truediv__ = ops.div
 Tensor.__rtruediv__ = lambda self, other: ops.div(_ew.operand(other, self if self.dtype.kind == "f" else self.float()), self)

@@ -6,6 +6,10 @@ not, the engine runs it under ``no_grad`` and it costs little more than array ar
 """
 from __future__ import annotations
 
+from numpy import asarray as _asarray
+from numpy import generic as _generic
+from numpy import ndarray as _ndarray
+
 from . import grad_mode
 
 _state = grad_mode.state
@@ -30,7 +34,14 @@ class Function:
     needs_input_grad: tuple = ()
 
     def __call__(self, *inputs):
-        y = self.forward(*[t._data for t in inputs])
+        if len(inputs) == 1:
+            y = self.forward(inputs[0]._data)
+        elif len(inputs) == 2:
+            y = self.forward(inputs[0]._data, inputs[1]._data)
+        else:
+            y = self.forward(*[t._data for t in inputs])
+        if y.__class__ is not _ndarray and isinstance(y, _generic):
+            y = _asarray(y)  # NumPy returns scalars for 0-d results; keep arrays throughout
         out = Tensor.__new__(Tensor)
         out._data = y
         out.grad = None
@@ -38,12 +49,12 @@ class Function:
         out._retains_grad = False
         out._hooks = None
         if _state.enabled:
-            needs = tuple(t.requires_grad for t in inputs)
+            needs = [t.requires_grad for t in inputs]
             if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
                 if self.saves_inputs:
-                    self._versions = tuple(inputs[i]._version for i in self.saves_inputs)
+                    self._versions = [inputs[i]._version for i in self.saves_inputs]
                 if self.saves_output:
                     self._out = y
                 out.grad_fn = self

@@ -25,9 +25,14 @@ def describe(t) -> str:
 
 def operand(x, like: Tensor) -> Tensor:
     """``x`` as a Tensor that can meet ``like`` in a binary op; Python numbers become weak scalars of a fitting dtype."""
-    if isinstance(x, Tensor):
+    tx = type(x)
+    if tx is float:  # the common case first: no ABC checks
+        dt = like.dtype if like.dtype.kind == "f" else backend.get_default_dtype()
+    elif tx is int:
+        dt = like.dtype if like.dtype.kind in "fiu" else backend.int64
+    elif isinstance(x, Tensor):
         return x
-    if isinstance(x, (bool, np.bool_)):
+    elif isinstance(x, (bool, np.bool_)):
         dt = like.dtype if like.dtype.kind in "fiub" else backend.bool_
     elif isinstance(x, numbers.Integral):
         dt = like.dtype if like.dtype.kind in "fiu" else backend.int64

@@ -23,13 +23,15 @@ __all__ = [
 
 def _check_devices(op: str, a, b) -> None:
     da, db = a._data, b._data
-    if type(da) is not type(db) and isinstance(da, np.ndarray) != isinstance(db, np.ndarray):
-        if not (isinstance(da, np.generic) or isinstance(db, np.generic)):
-            raise DeviceError(f"{op}: operands are on different devices: {describe(a)} and {describe(b)}; "
-                              "move one with .to(device)")
-    elif getattr(da, "device", None) is not None and hasattr(da.device, "id") and hasattr(db, "device") \
-            and hasattr(db.device, "id") and da.device.id != db.device.id:
-        raise DeviceError(f"{op}: operands are on different devices: {describe(a)} and {describe(b)}")
+    if da.__class__ is db.__class__:
+        if da.__class__ is np.ndarray or getattr(da, "device", None) == getattr(db, "device", None):
+            return
+    elif isinstance(da, (np.ndarray, np.generic)) and isinstance(db, (np.ndarray, np.generic)):
+        return
+    elif isinstance(da, np.generic) or isinstance(db, np.generic):
+        return  # a weak scalar operand meets any device
+    raise DeviceError(f"{op}: operands are on different devices: {describe(a)} and {describe(b)}; "
+                      "move one with .to(device)")
 
 
 def _binary(cls, op, a, b):
@@ -41,6 +43,19 @@ def _binary(cls, op, a, b):
     else:
         a = operand(a, b)
     return cls()(a, b)
+
+
+def _method(cls, op):
+    """``Tensor.__add__`` and friends: self is known to be a Tensor, so skip a check on the hot path."""
+
+    def method(self, other):
+        if isinstance(other, Tensor):
+            _check_devices(op, self, other)
+        else:
+            other = operand(other, self)
+        return cls()(self, other)
+
+    return method
 
 
 # --------------------------------------------------------------------------------------------- arithmetic

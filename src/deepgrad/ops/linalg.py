@@ -30,19 +30,26 @@ class MatMul(Function):
         g2 = g.unsqueeze(-2) if a.ndim == 1 else g
         g2 = g2.unsqueeze(-1) if b.ndim == 1 else g2
         ga = gb = None
+        # For a transposed operand (an F-ordered view, e.g. W.T in x @ W.T) compute its gradient transposed, so
+        # that after the Permute's backward it arrives C-contiguous: later updates of it then run at full speed.
         if na:
-            ga = g2 @ b2.mT
+            ga = (b2 @ g2.mT).mT if a2.ndim == 2 and _f_ordered(a2) else g2 @ b2.mT
             if ga.shape != a2.shape:
                 ga = ga.sum_to(a2.shape)
             if a.ndim == 1:
                 ga = ga.reshape(a.shape)
         if nb:
-            gb = a2.mT @ g2
+            gb = (g2.mT @ a2).mT if b2.ndim == 2 and _f_ordered(b2) else a2.mT @ g2
             if gb.shape != b2.shape:
                 gb = gb.sum_to(b2.shape)
             if b.ndim == 1:
                 gb = gb.reshape(b.shape)
         return ga, gb
+
+
+def _f_ordered(t: Tensor) -> bool:
+    flags = getattr(t._data, "flags", None)
+    return flags is not None and flags.f_contiguous and not flags.c_contiguous
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
