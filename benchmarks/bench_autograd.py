@@ -39,7 +39,7 @@ def best_of(fn, repeat=7, number=5):
 
 
 def chain(lib, x):
-    for i in range(CHAIN // 3):
+    for _ in range(CHAIN // 3):
         x = x * 1.001
         x = x + 0.01
         x = x.tanh()

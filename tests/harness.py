@@ -7,8 +7,8 @@ Register entries from modules in ``tests/registry/`` with :func:`case`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

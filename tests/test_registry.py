@@ -67,7 +67,7 @@ def test_cuda_matches_cpu(c):
         assert b.device.type == "cuda"
         np.testing.assert_allclose(_np(b), _np(a), rtol=1e-6, atol=1e-8, err_msg=c.id)
     if c.grad:
-        for outs, ins in ((cpu_out, cpu_in), (gpu_out, gpu_in)):
+        for outs in (cpu_out, gpu_out):
             sum(o.float().sum() if o.dtype.kind != "f" else o.sum() for o in outs if o.requires_grad).backward()
         for a, b in zip(cpu_in, gpu_in):
             if a.requires_grad and a.grad is not None:

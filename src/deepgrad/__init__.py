@@ -8,17 +8,32 @@ tensor([2., 4., 6.])
 """
 from __future__ import annotations
 
-from . import backend
-from .backend import (Device, Generator, bool_, double, float16, float32, float64, get_default_dtype, half, int8,
-                      int16, int32, int64, long, manual_seed, set_default_dtype, uint8)
-from .backend import Device as device  # noqa: N813 - dg.device("cuda") like torch.device
-from .tensor import Tensor, tensor
-from . import autograd
+from . import autograd, backend, cuda
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import (
+    Device,
+    Generator,
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    manual_seed,
+    set_default_dtype,
+    uint8,
+)
+from .backend import Device as device  # noqa: N813 - dg.device("cuda") like torch.device
+from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from .ops._util import DeviceError, ShapeError
-from .creation import *  # noqa: F401,F403
-from . import cuda
+from .tensor import Tensor, tensor
 
 float = float32  # noqa: A001 - torch.float
 int = int32  # noqa: A001 - torch.int

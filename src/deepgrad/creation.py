@@ -109,7 +109,8 @@ def rand(*size, dtype=None, device=None, requires_grad: bool = False, generator=
     shape, dt = _shape(size), backend.as_dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"rand: expected a floating dtype, got {dt}")
-    return _make(lambda xp: _rng(xp, device, generator).random(shape, dtype=np.float64 if dt == np.float16 else dt).astype(dt, copy=False),
+    draw = np.float64 if dt == np.float16 else dt  # generators draw float32/float64 only
+    return _make(lambda xp: _rng(xp, device, generator).random(shape, dtype=draw).astype(dt, copy=False),
                  dtype, device, requires_grad)
 
 
@@ -118,7 +119,8 @@ def randn(*size, dtype=None, device=None, requires_grad: bool = False, generator
     shape, dt = _shape(size), backend.as_dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"randn: expected a floating dtype, got {dt}")
-    return _make(lambda xp: _rng(xp, device, generator).standard_normal(shape, dtype=np.float64 if dt == np.float16 else dt).astype(dt, copy=False),
+    draw = np.float64 if dt == np.float16 else dt
+    return _make(lambda xp: _rng(xp, device, generator).standard_normal(shape, dtype=draw).astype(dt, copy=False),
                  dtype, device, requires_grad)
 
 

@@ -34,12 +34,15 @@ class Function:
     needs_input_grad: tuple = ()
 
     def __call__(self, *inputs):
-        if len(inputs) == 1:
-            y = self.forward(inputs[0]._data)
-        elif len(inputs) == 2:
-            y = self.forward(inputs[0]._data, inputs[1]._data)
-        else:
-            y = self.forward(*[t._data for t in inputs])
+        try:
+            if len(inputs) == 1:
+                y = self.forward(inputs[0]._data)
+            elif len(inputs) == 2:
+                y = self.forward(inputs[0]._data, inputs[1]._data)
+            else:
+                y = self.forward(*[t._data for t in inputs])
+        except (ValueError, TypeError) as e:
+            raise self._explain(e, inputs) from e
         if y.__class__ is not _ndarray and isinstance(y, _generic):
             y = _asarray(y)  # NumPy returns scalars for 0-d results; keep arrays throughout
         out = Tensor.__new__(Tensor)
@@ -63,6 +66,20 @@ class Function:
         out.grad_fn = None
         out.requires_grad = False
         return out
+
+    def _explain(self, e: Exception, inputs) -> Exception:
+        """The backend's error, restated with the op's name and what it received."""
+        if type(e).__module__.startswith("deepgrad"):
+            return e
+        from ..ops._util import ShapeError, describe
+
+        got = ", ".join(describe(t) for t in inputs)
+        op = self.name.lower()
+        if "broadcast" in str(e):
+            shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
+            return ShapeError(f"{op}: shapes {shapes} do not broadcast (each trailing dimension must be equal or 1); "
+                              f"got {got}")
+        return type(e)(f"{op}: {e} (got {got})")
 
     def forward(self, *arrays):
         raise NotImplementedError

@@ -31,8 +31,8 @@ def _numerical_jacobian(fn, inputs, i, eps):
 
 
 def _analytical_jacobian(fn, inputs, diff_idx):
-    from . import grad as autograd_grad
     from ..tensor import Tensor
+    from . import grad as autograd_grad
 
     outs = _as_list(fn(*inputs))
     sizes = [o.numel() for o in outs]
@@ -95,8 +95,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
                   raise_exception: bool = True) -> bool:
     """Gradcheck of the gradient: checks second derivatives through ``create_graph=True``."""
-    from . import grad as autograd_grad
     from ..tensor import Tensor
+    from . import grad as autograd_grad
 
     inputs = _as_list(inputs)
     diff_idx = [i for i, t in enumerate(inputs) if getattr(t, "requires_grad", False)]

@@ -43,7 +43,8 @@ def operand(x, like: Tensor) -> Tensor:
 
         return tensor(x, device=like.device)
     else:
-        raise TypeError(f"expected a Tensor or a number as the other operand of an op on {describe(like)}, got {type(x).__name__}")
+        raise TypeError(f"expected a Tensor or a number as the other operand of an op on {describe(like)}, "
+                        f"got {type(x).__name__}")
     t = Tensor.__new__(Tensor)
     t._data = dt.type(x)
     t.grad, t.grad_fn, t.requires_grad, t._version, t._retains_grad, t._hooks = None, None, False, 0, False, None

@@ -42,6 +42,11 @@ def _binary(cls, op, a, b):
             b = operand(b, a)
     else:
         a = operand(a, b)
+    if a._data.dtype.kind != b._data.dtype.kind and "f" in (a._data.dtype.kind, b._data.dtype.kind):
+        if a._data.ndim == 0 and a.grad_fn is None and not a.requires_grad:
+            b = b.to(a.dtype) if b._data.dtype.kind != "f" else b
+        elif b._data.ndim == 0 and b.grad_fn is None and not b.requires_grad:
+            a = a.to(b.dtype) if a._data.dtype.kind != "f" else a
     return cls()(a, b)
 
 
@@ -53,6 +58,8 @@ def _method(cls, op):
             _check_devices(op, self, other)
         else:
             other = operand(other, self)
+            if other._data.dtype.kind == "f" and self._data.dtype.kind != "f":
+                self = self.to(other.dtype)  # int tensor * 2.5 -> default float, as in PyTorch
         return cls()(self, other)
 
     return method

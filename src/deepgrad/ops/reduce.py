@@ -294,4 +294,5 @@ def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
     a = x._data
-    return Tensor._wrap(array_module(a).asarray((a != 0).sum(axis=None if dim is None else normalize_dims(dim, x.ndim, "count_nonzero"))).astype("int64"))
+    axes = None if dim is None else normalize_dims(dim, x.ndim, "count_nonzero")
+    return Tensor._wrap(array_module(a).asarray((a != 0).sum(axis=axes)).astype("int64"))

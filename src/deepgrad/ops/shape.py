@@ -6,7 +6,7 @@ import builtins
 from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
-from ._util import DeviceError, ShapeError, describe, normalize_dim, normalize_dims
+from ._util import DeviceError, ShapeError, normalize_dim, normalize_dims
 
 __all__ = ["reshape", "view", "flatten", "unflatten", "permute", "transpose", "swapaxes", "movedim", "squeeze",
            "unsqueeze", "expand", "broadcast_to", "sum_to", "cat", "concatenate", "stack", "split", "chunk",
