@@ -1,0 +1,2 @@
+"""Pictures of what deepgrad computes: the computational graph (DOT/Graphviz) and training plots (matplotlib)."""
+from .graph import draw_graph, to_dot
