@@ -1,0 +1,245 @@
+"""Callbacks for :class:`deepgrad.train.Trainer`: progress, early stopping, checkpoints, schedules, clipping,
+NaN guard, logging.
+
+A callback overrides any of ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
+``on_after_backward(trainer)``, ``on_batch_end(trainer, batch, logs)``, ``on_epoch_end(trainer, epoch, logs)``,
+``on_train_end(trainer)``. Setting ``trainer.stop_training = True`` ends training after the current epoch.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+
+__all__ = ["Callback", "ProgressBar", "EarlyStopping", "ModelCheckpoint", "LRSchedulerCallback", "GradientClipping",
+           "TerminateOnNaN", "CSVLogger", "JSONLogger", "atomic_write_text"]
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a partial one."""
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    tmp = os.path.join(d, f".{os.path.basename(path)}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+class Callback:
+    def on_train_begin(self, trainer) -> None: ...
+
+    def on_epoch_begin(self, trainer, epoch: int) -> None: ...
+
+    def on_after_backward(self, trainer) -> None: ...
+
+    def on_batch_end(self, trainer, batch: int, logs: dict) -> None: ...
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None: ...
+
+    def on_train_end(self, trainer) -> None: ...
+
+
+def _fmt(logs: dict) -> str:
+    return "  ".join(f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, float))
+
+
+class ProgressBar(Callback):
+    """A live bar per epoch with the running loss and metrics (tqdm when installed and writing to a terminal);
+    otherwise one line per epoch. ``quiet=True`` prints nothing."""
+
+    def __init__(self, quiet: bool = False, stream=None) -> None:
+        self.quiet, self.stream = quiet, stream or sys.stderr
+        self.bar = None
+
+    def _use_tqdm(self) -> bool:
+        if not (hasattr(self.stream, "isatty") and self.stream.isatty()):
+            return False
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def on_epoch_begin(self, trainer, epoch):
+        if self.quiet:
+            return
+        if self._use_tqdm():
+            from tqdm import tqdm
+
+            total = len(trainer.train_loader) if hasattr(trainer.train_loader, "__len__") else None
+            self.bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{trainer.epochs}", file=self.stream, leave=True,
+                            dynamic_ncols=True)
+
+    def on_batch_end(self, trainer, batch, logs):
+        if self.bar is not None:
+            self.bar.update(1)
+            if batch % 10 == 0:
+                self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if isinstance(v, float)})
+            self.bar.close()
+            self.bar = None
+        else:
+            print(f"epoch {epoch + 1}/{trainer.epochs}  {_fmt(logs)}", file=self.stream, flush=True)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs; with
+    ``restore_best_weights`` the model goes back to its best epoch's weights at the end."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
+                 restore_best_weights: bool = True) -> None:
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        self.mode = mode if mode != "auto" else ("min" if "loss" in monitor or "error" in monitor else "max")
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, trainer):
+        self.best, self.best_epoch, self.wait, self.best_state, self.stopped_epoch = None, -1, 0, None, None
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping: monitored quantity {self.monitor!r} is not logged; available: "
+                           f"{sorted(logs)} (validation metrics need a val_loader)")
+        value = logs[self.monitor]
+        if self._better(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_state = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                trainer.stop_training = True
+                self.stopped_epoch = epoch
+
+    def on_train_end(self, trainer):
+        if self.restore_best_weights and self.best_state is not None and self.stopped_epoch is not None:
+            trainer.model.load_state_dict(self.best_state)
+
+
+class ModelCheckpoint(Callback):
+    """After each epoch, save the full training state to ``dir/last.safetensors`` and, when ``monitor`` improves,
+    to ``dir/best.safetensors`` (atomic writes: an interrupted save never leaves a truncated file)."""
+
+    def __init__(self, dirpath: str, monitor: str = "val_loss", mode: str = "auto", save_last: bool = True,
+                 save_best: bool = True) -> None:
+        self.dirpath, self.monitor, self.save_last, self.save_best = dirpath, monitor, save_last, save_best
+        self.mode = mode if mode != "auto" else ("min" if "loss" in monitor or "error" in monitor else "max")
+        self.best = None
+
+    @property
+    def last_path(self) -> str:
+        return os.path.join(self.dirpath, "last.safetensors")
+
+    @property
+    def best_path(self) -> str:
+        return os.path.join(self.dirpath, "best.safetensors")
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        os.makedirs(self.dirpath, exist_ok=True)
+        value = logs.get(self.monitor)
+        if self.save_best and value is not None and not (isinstance(value, float) and math.isnan(value)):
+            if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
+                self.best = value
+                trainer.save_checkpoint(self.best_path)
+        if self.save_last:
+            trainer.save_checkpoint(self.last_path)
+
+
+class LRSchedulerCallback(Callback):
+    """Steps a learning-rate scheduler once per epoch (``ReduceLROnPlateau`` gets the monitored value) or, with
+    ``per_batch=True`` (OneCycleLR), after every optimiser step."""
+
+    def __init__(self, scheduler, monitor: str = "val_loss", per_batch: bool = False) -> None:
+        self.scheduler, self.monitor, self.per_batch = scheduler, monitor, per_batch
+
+    def on_batch_end(self, trainer, batch, logs):
+        if self.per_batch:
+            self.scheduler.step()
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if self.per_batch:
+            return
+        if type(self.scheduler).__name__ == "ReduceLROnPlateau":
+            self.scheduler.step(logs.get(self.monitor, logs.get("loss")))
+        else:
+            self.scheduler.step()
+        logs["lr"] = float(trainer.optimizer.param_groups[0]["lr"])
+
+
+class GradientClipping(Callback):
+    """Clip gradients after each backward pass: by global norm (``max_norm``) or by value (``clip_value``)."""
+
+    def __init__(self, max_norm: float | None = None, clip_value: float | None = None, norm_type: float = 2.0):
+        if (max_norm is None) == (clip_value is None):
+            raise ValueError("GradientClipping: give exactly one of max_norm and clip_value")
+        self.max_norm, self.clip_value, self.norm_type = max_norm, clip_value, norm_type
+
+    def on_after_backward(self, trainer):
+        from ..nn.utils import clip_grad_norm_, clip_grad_value_
+
+        params = [p for p in trainer.model.parameters() if p.grad is not None]
+        if self.max_norm is not None:
+            clip_grad_norm_(params, self.max_norm, self.norm_type)
+        else:
+            clip_grad_value_(params, self.clip_value)
+
+
+class TerminateOnNaN(Callback):
+    """Stop at once (mid-epoch) when the loss becomes NaN or infinite, saying at which step."""
+
+    def on_batch_end(self, trainer, batch, logs):
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            trainer.stop_training = trainer.abort_epoch = True
+            trainer.stop_reason = (f"TerminateOnNaN: the loss became {loss} at epoch {trainer.epoch + 1}, batch "
+                                   f"{batch + 1} (global step {trainer.global_step}); try a smaller learning rate, "
+                                   "gradient clipping, or check the data for NaNs")
+            print(trainer.stop_reason, file=sys.stderr)
+
+
+class CSVLogger(Callback):
+    """Writes the per-epoch logs (epoch, loss, metrics, val_*) to a CSV file, rewritten atomically each epoch."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        rows = trainer.history.rows()
+        buf = io.StringIO()
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        w = csv.DictWriter(buf, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_text(self.path, buf.getvalue())
+
+
+class JSONLogger(Callback):
+    """Writes the history (per-epoch logs and the health reports) to a JSON file after each epoch."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        atomic_write_text(self.path, json.dumps(trainer.history.to_dict(), indent=1))
