@@ -1,0 +1,91 @@
+"""Adam and AdamW: adaptive moment estimation (Kingma & Ba, 2015; Loshchilov & Hutter, 2019)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from .. import backend
+from .optimizer import Optimizer, check
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), optionally AMSGrad, with PyTorch's semantics.
+
+    .. math::
+        g_t &\leftarrow \pm g_t + \lambda \theta_{t-1}\\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2\\
+        \hat v_t &= \max(\hat v_{t-1}, v_t) \ (\text{amsgrad}) \quad\text{else}\quad \hat v_t = v_t\\
+        \theta_t &= \theta_{t-1} - \frac{\gamma}{1 - \beta_1^t}\,
+                    \frac{m_t}{\sqrt{\hat v_t} / \sqrt{1 - \beta_2^t} + \epsilon}
+
+    with :math:`m_0 = v_0 = 0`.
+
+    Args:
+        lr: :math:`\gamma` (default 1e-3). betas: :math:`(\beta_1, \beta_2)` (default (0.9, 0.999)).
+        eps: :math:`\epsilon` (default 1e-8). weight_decay: L2 penalty :math:`\lambda` added to the gradient
+        (default 0; see :class:`AdamW` for decoupled decay). amsgrad: use the running maximum of :math:`v_t`.
+        maximize: ascend instead of descend.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize))
+
+    def _validate(self, group: dict) -> None:
+        name = type(self).__name__
+        super()._validate(group)
+        check(name, "epsilon value", group["eps"], group["eps"] >= 0, ">= 0")
+        b1, b2 = group["betas"]
+        check(name, "beta parameter at index 0", b1, 0 <= b1 < 1, "in [0, 1)")
+        check(name, "beta parameter at index 1", b2, 0 <= b2 < 1, "in [0, 1)")
+        check(name, "weight_decay value", group["weight_decay"], group["weight_decay"] >= 0, ">= 0")
+
+    def _update(self, p, g, state, group) -> None:
+        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        x = p._data
+        xp = backend.array_module(x)
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(x)
+            state["exp_avg_sq"] = xp.zeros_like(x)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = xp.zeros_like(x)
+        if group["maximize"]:
+            g = -g
+        if wd != 0:
+            if self._decoupled:
+                x *= 1 - lr * wd
+            else:
+                g = g + wd * x
+        state["step"] = t = state["step"] + 1
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        if group["amsgrad"]:
+            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        denom = xp.sqrt(v)
+        denom *= 1 / math.sqrt(1 - b2 ** t)
+        denom += eps
+        x -= (lr / (1 - b1 ** t)) * (m / denom)
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019), PyTorch's ``AdamW``.
+
+    The parameter first shrinks, :math:`\theta \leftarrow \theta (1 - \gamma\lambda)`, then takes the
+    :class:`Adam` step computed from the raw gradient. Default ``weight_decay`` is 1e-2.
+    """
+
+    _decoupled = True
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
