@@ -1,0 +1,322 @@
+"""Transforms: callables that preprocess or augment one sample, each with a ``batch`` twin for a whole stack.
+
+Layout rules:
+
+* :class:`ToTensor` takes NumPy/CuPy images as ``uint8`` ``HW`` or ``HWC`` (``batch``: ``NHW`` or ``NHWC``) and
+  returns a float32 :class:`~deepgrad.Tensor` in ``CHW`` (``NCHW``), scaled to [0, 1] when the input is uint8.
+* The geometric transforms (:class:`RandomCrop`, :class:`RandomShift`, :class:`RandomHorizontalFlip`,
+  :class:`RandomRotation`) act on the last two axes, so they take ``HW`` or ``CHW`` samples (``NHW``/``NCHW``
+  batches), as arrays or Tensors, and return the same kind they were given.
+* :class:`Normalize` takes ``C...`` samples (``NC...`` batches), e.g. after ``ToTensor``.
+
+``t(x)`` transforms one sample; ``t.batch(xs)`` transforms a stack along the first axis with independent random
+draws per sample, vectorised (no Python loop), on the CPU or the GPU. Random transforms draw from their own NumPy
+generator, seeded from deepgrad's (``deepgrad.manual_seed`` fixes it); inside a
+:class:`~deepgrad.data.DataLoader` they draw from a per-batch generator instead, so a resumed run sees the same
+augmentations.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+from ._random import SeedLike, current_rng, resolve_seed, rng_for
+
+__all__ = ["Transform", "Compose", "ToTensor", "Normalize", "RandomCrop", "RandomShift", "RandomHorizontalFlip",
+           "RandomRotation", "Lambda", "apply_batch", "rotate"]
+
+
+def _unwrap(x):
+    if isinstance(x, Tensor):
+        return x._data, True
+    return (x if hasattr(x, "__cuda_array_interface__") else np.asarray(x)), False
+
+
+def apply_batch(fn: Callable, xs):
+    """``fn`` applied to each sample of the stack ``xs``: ``fn.batch(xs)`` when it has one, else a loop + stack."""
+    if hasattr(fn, "batch"):
+        return fn.batch(xs)
+    outs = [fn(x) for x in xs]
+    if outs and isinstance(outs[0], Tensor):
+        xp = backend.array_module(outs[0]._data)
+        return Tensor._wrap(xp.stack([o._data for o in outs]))
+    return np.stack([np.asarray(o) for o in outs]) if outs else xs
+
+
+class Transform:
+    """Base class: subclasses define ``_forward(a)`` on a batch array (first axis = samples)."""
+
+    def _forward(self, a):
+        raise NotImplementedError(f"{type(self).__name__} must define _forward")
+
+    def __call__(self, x):
+        a, was_tensor = _unwrap(x)
+        out = self._forward(a[None])[0]
+        return Tensor._wrap(out) if was_tensor else out
+
+    def batch(self, xs):
+        a, was_tensor = _unwrap(xs)
+        out = self._forward(a)
+        return Tensor._wrap(out) if was_tensor else out
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({args})"
+
+
+class _RandomTransform(Transform):
+    def __init__(self, generator: SeedLike) -> None:
+        self._rng = rng_for(resolve_seed(generator))
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return current_rng(self._rng)
+
+
+class Compose:
+    """Apply ``transforms`` one after another.
+
+    Example:
+        >>> import numpy as np
+        >>> t = Compose([ToTensor(), Normalize((0.5,), (0.5,))])
+        >>> t(np.full((2, 2), 255, np.uint8)).tolist()
+        [[[1.0, 1.0], [1.0, 1.0]]]
+    """
+
+    def __init__(self, transforms: Sequence[Callable]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, x):
+        for t in self.transforms:
+            x = t(x)
+        return x
+
+    def batch(self, xs):
+        for t in self.transforms:
+            xs = apply_batch(t, xs)
+        return xs
+
+    def __repr__(self) -> str:
+        return "Compose([" + ", ".join(repr(t) for t in self.transforms) + "])"
+
+
+class ToTensor:
+    """uint8 ``HW``/``HWC`` image -> float32 ``CHW`` Tensor in [0, 1] (``batch``: ``NHW``/``NHWC`` -> ``NCHW``).
+
+    Float inputs are only moved to ``CHW`` and cast, not rescaled.
+    """
+
+    def _convert(self, a, batched: bool):
+        xp = backend.array_module(a)
+        base = 1 if batched else 0
+        if a.ndim == base + 2:
+            a = a[..., None, :, :]
+        elif a.ndim == base + 3:
+            a = xp.moveaxis(a, -1, -3)
+        else:
+            want = "NHW or NHWC" if batched else "HW or HWC"
+            raise ValueError(f"ToTensor: expected an image of layout {want}, got shape {tuple(a.shape)}")
+        scale = a.dtype == np.uint8
+        a = xp.ascontiguousarray(a, dtype=np.float32)
+        return Tensor._wrap(a * np.float32(1 / 255) if scale else a)
+
+    def __call__(self, x) -> Tensor:
+        return self._convert(_unwrap(x)[0], batched=False)
+
+    def batch(self, xs) -> Tensor:
+        return self._convert(_unwrap(xs)[0], batched=True)
+
+    def __repr__(self) -> str:
+        return "ToTensor()"
+
+
+class Normalize(Transform):
+    """``(x - mean[c]) / std[c]`` per channel ``c`` (first axis of a sample), e.g. MNIST's (0.1307,), (0.3081,)."""
+
+    def __init__(self, mean: Sequence[float] | float, std: Sequence[float] | float) -> None:
+        self.mean = tuple(np.atleast_1d(np.asarray(mean, dtype=np.float64)).tolist())
+        self.std = tuple(np.atleast_1d(np.asarray(std, dtype=np.float64)).tolist())
+        if len(self.mean) != len(self.std):
+            raise ValueError(f"Normalize: mean has {len(self.mean)} values but std has {len(self.std)}")
+        if any(s <= 0 for s in self.std):
+            raise ValueError(f"Normalize: std must be positive, got {self.std}")
+
+    def _forward(self, a):
+        xp = backend.array_module(a)
+        c = a.shape[1] if a.ndim > 1 else 1
+        if len(self.mean) not in (1, c):
+            raise ValueError(f"Normalize: {len(self.mean)} means for {c} channels (input shape {tuple(a.shape[1:])})")
+        shape = (1, len(self.mean)) + (1,) * (a.ndim - 2)
+        dtype = a.dtype if a.dtype.kind == "f" else np.float32
+        mean = xp.asarray(self.mean, dtype=dtype).reshape(shape)
+        std = xp.asarray(self.std, dtype=dtype).reshape(shape)
+        return (a.astype(dtype, copy=False) - mean) / std
+
+
+def _check_image(a, who: str) -> None:
+    if a.ndim < 3:
+        raise ValueError(f"{who}: expected an HW or CHW image (NHW/NCHW batch), got shape {tuple(a.shape[1:])}")
+
+
+def _crop(a, rng: np.random.Generator, size: tuple[int, int], padding: int, fill: float):
+    """Per-sample random ``size`` windows of ``a`` (N, ..., H, W) padded by ``padding`` with ``fill``."""
+    xp = backend.array_module(a)
+    n, lead, (h, w) = a.shape[0], a.shape[1:-2], size
+    if padding:
+        a = xp.pad(a, [(0, 0)] * (a.ndim - 2) + [(padding, padding)] * 2, constant_values=fill)
+    hp, wp = a.shape[-2:]
+    if h > hp or w > wp:
+        raise ValueError(f"crop size {size} is larger than the padded image {(hp, wp)}")
+    oy = xp.asarray(rng.integers(0, hp - h + 1, size=n))
+    ox = xp.asarray(rng.integers(0, wp - w + 1, size=n))
+    rows = (oy[:, None] + xp.arange(h))[:, None, :, None]
+    cols = (ox[:, None] + xp.arange(w))[:, None, None, :]
+    flat = a.reshape(n, -1, hp, wp)
+    out = flat[xp.arange(n)[:, None, None, None], xp.arange(flat.shape[1])[None, :, None, None], rows, cols]
+    return out.reshape((n, *lead, h, w))
+
+
+class RandomCrop(_RandomTransform):
+    """A random ``size`` window of the image, after padding each side by ``padding`` pixels of ``fill``.
+
+    Args:
+        size: output ``(h, w)`` or one int for a square.
+        padding: pixels added on every side before cropping (e.g. 4 for CIFAR-10's classic augmentation).
+        fill: value of the padding.
+        generator: seed source (see :func:`deepgrad.data.DataLoader`).
+    """
+
+    def __init__(self, size: int | tuple[int, int], padding: int = 0, fill: float = 0,
+                 generator: SeedLike = None) -> None:
+        super().__init__(generator)
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        if len(self.size) != 2 or min(self.size) <= 0:
+            raise ValueError(f"RandomCrop: size should be a positive int or (h, w), got {size!r}")
+        if padding < 0:
+            raise ValueError(f"RandomCrop: padding must be non-negative, got {padding}")
+        self.padding, self.fill = int(padding), fill
+
+    def _forward(self, a):
+        _check_image(a, "RandomCrop")
+        return _crop(a, self.rng, self.size, self.padding, self.fill)
+
+
+class RandomShift(_RandomTransform):
+    """Translate the image by a random whole number of pixels in ``[-max_shift, max_shift]`` along each axis,
+    filling the uncovered border with ``fill`` (the image keeps its size)."""
+
+    def __init__(self, max_shift: int = 2, fill: float = 0, generator: SeedLike = None) -> None:
+        super().__init__(generator)
+        if not isinstance(max_shift, int) or max_shift < 0:
+            raise ValueError(f"RandomShift: max_shift should be a non-negative integer, got {max_shift!r}")
+        self.max_shift, self.fill = max_shift, fill
+
+    def _forward(self, a):
+        _check_image(a, "RandomShift")
+        return _crop(a, self.rng, tuple(a.shape[-2:]), self.max_shift, self.fill)
+
+
+class RandomHorizontalFlip(_RandomTransform):
+    """Mirror the image left-right with probability ``p``."""
+
+    def __init__(self, p: float = 0.5, generator: SeedLike = None) -> None:
+        super().__init__(generator)
+        if not 0 <= p <= 1:
+            raise ValueError(f"RandomHorizontalFlip: p must lie in [0, 1], got {p}")
+        self.p = float(p)
+
+    def _forward(self, a):
+        _check_image(a, "RandomHorizontalFlip")
+        xp = backend.array_module(a)
+        flip = xp.asarray(self.rng.random(a.shape[0]) < self.p).reshape((-1,) + (1,) * (a.ndim - 1))
+        return xp.where(flip, a[..., ::-1], a)
+
+
+class RandomRotation(_RandomTransform):
+    """Rotate the image about its centre by an angle drawn uniformly from ``degrees`` (counter-clockwise for
+    positive angles), resampling with ``"bilinear"`` or ``"nearest"`` interpolation; corners are ``fill``.
+
+    Args:
+        degrees: ``d`` for ``[-d, d]``, or ``(low, high)``.
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        fill: value outside the source image.
+    """
+
+    def __init__(self, degrees: float | tuple[float, float], interpolation: str = "bilinear", fill: float = 0,
+                 generator: SeedLike = None) -> None:
+        super().__init__(generator)
+        if isinstance(degrees, int | float):
+            if degrees < 0:
+                raise ValueError(f"RandomRotation: degrees must be non-negative when one number, got {degrees}")
+            degrees = (-degrees, degrees)
+        self.degrees = (float(degrees[0]), float(degrees[1]))
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"RandomRotation: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
+        self.interpolation, self.fill = interpolation, fill
+
+    def _forward(self, a):
+        _check_image(a, "RandomRotation")
+        angles = self.rng.uniform(self.degrees[0], self.degrees[1], size=a.shape[0])
+        return rotate(a, angles, self.interpolation, self.fill)
+
+
+def rotate(a, degrees, interpolation: str = "bilinear", fill: float = 0):
+    """Rotate each image of the batch ``a`` (N, ..., H, W) counter-clockwise by ``degrees[n]`` about its centre."""
+    xp = backend.array_module(a)
+    n, (h, w) = a.shape[0], a.shape[-2:]
+    theta = xp.asarray(np.deg2rad(np.asarray(degrees, dtype=np.float64)), dtype=np.float32)[:, None, None]
+    cos, sin = xp.cos(theta), xp.sin(theta)
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    yo = (cy - xp.arange(h, dtype=np.float32))[None, :, None]  # y points up
+    xo = (xp.arange(w, dtype=np.float32) - cx)[None, None, :]
+    src_i = xp.clip(cy - (-sin * xo + cos * yo), -1, h)  # source = R(-theta) (xo, yo), back in row/column
+    src_j = xp.clip(cx + (cos * xo + sin * yo), -1, w)
+    flat = a.reshape(n, -1, h, w).astype(np.float32)
+    flat = xp.pad(flat, [(0, 0), (0, 0), (1, 2), (1, 2)], constant_values=fill)
+    ni, ci = xp.arange(n)[:, None, None, None], xp.arange(flat.shape[1])[None, :, None, None]
+
+    def at(i, j):
+        return flat[ni, ci, (i + 1)[:, None], (j + 1)[:, None]]
+
+    if interpolation == "nearest":
+        out = at(xp.floor(src_i + 0.5).astype(np.int64), xp.floor(src_j + 0.5).astype(np.int64))
+    else:
+        i0, j0 = xp.floor(src_i), xp.floor(src_j)
+        di, dj = (src_i - i0)[:, None], (src_j - j0)[:, None]
+        i0, j0 = i0.astype(np.int64), j0.astype(np.int64)
+        out = ((1 - di) * ((1 - dj) * at(i0, j0) + dj * at(i0, j0 + 1))
+               + di * ((1 - dj) * at(i0 + 1, j0) + dj * at(i0 + 1, j0 + 1)))
+    out = out.reshape(a.shape)
+    if a.dtype.kind in "iub":
+        info = np.iinfo(a.dtype) if a.dtype.kind != "b" else None
+        out = xp.rint(out)
+        if info is not None:
+            out = xp.clip(out, info.min, info.max)
+    return out.astype(a.dtype, copy=False)
+
+
+class Lambda:
+    """Wrap a function as a transform. With ``batched=True`` the function also takes whole stacks as they are
+    (e.g. ``Lambda(lambda x: x.reshape(len(x), -1), batched=True)`` must then handle both), otherwise ``batch``
+    loops over the samples."""
+
+    def __init__(self, fn: Callable, batched: bool = False) -> None:
+        if not callable(fn):
+            raise TypeError(f"Lambda: expected a callable, got {type(fn).__name__}")
+        self.fn, self.batched = fn, batched
+
+    def __call__(self, x):
+        return self.fn(x)
+
+    def batch(self, xs):
+        if self.batched:
+            return self.fn(xs)
+        return apply_batch(self.fn, xs)
+
+    def __repr__(self) -> str:
+        return f"Lambda({getattr(self.fn, '__name__', repr(self.fn))})"
+
+
