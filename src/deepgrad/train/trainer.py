@@ -75,10 +75,11 @@ class Trainer:
         callbacks: :class:`Callback` objects; a :class:`ProgressBar` is added unless ``progress=False``.
         scheduler: a learning-rate scheduler stepped once per epoch (``ReduceLROnPlateau`` gets ``val_loss``).
         device: where batches are moved before the forward pass (the model is moved there too).
+        extra_state: JSON-able entries stored in every checkpoint (e.g. the run configuration).
     """
 
     def __init__(self, model, loss_fn, optimizer, metrics=("accuracy",), callbacks=None, scheduler=None,
-                 device=None, progress: bool = True, quiet: bool = False) -> None:
+                 device=None, progress: bool = True, quiet: bool = False, extra_state: dict | None = None) -> None:
         self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
         self.metric_specs = list(metrics or ())
         self.device = backend.Device(device) if device is not None else None
@@ -90,6 +91,7 @@ class Trainer:
                 raise TypeError(f"Trainer: callbacks must be Callback instances, got {type(c).__name__}")
         if progress and not any(isinstance(c, ProgressBar) for c in self.callbacks):
             self.callbacks.insert(0, ProgressBar(quiet=quiet))
+        self.extra_state = dict(extra_state or {})
         self.history = History()
         self.epoch, self.global_step, self.start_epoch, self.epochs = 0, 0, 0, 0
         self.stop_training = self.abort_epoch = False
@@ -214,7 +216,8 @@ class Trainer:
         """Everything needed to resume bit-identically: model, optimiser, scheduler, epoch, RNG and data order."""
         state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                  "epoch": self.start_epoch, "global_step": self.global_step,
-                 "rng": backend.default_generator.get_state(), "history": self.history.to_dict()}
+                 "rng": backend.default_generator.get_state(), "history": self.history.to_dict(),
+                 **self.extra_state}
         if self.scheduler is not None:
             state["scheduler"] = self.scheduler.state_dict()
         loader = self.train_loader
