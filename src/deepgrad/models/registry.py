@@ -1,7 +1,7 @@
 """A name → constructor registry for the model zoo, used by ``deepgrad train --model NAME`` and ``deepgrad list``."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 _MODELS: dict = {}
 

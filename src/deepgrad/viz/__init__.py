@@ -1,3 +1,3 @@
 """Pictures of what deepgrad computes: the computational graph (DOT/Graphviz) and training plots (matplotlib)."""
-from .graph import draw_graph, to_dot
 from . import plots
+from .graph import draw_graph, to_dot
