@@ -1,0 +1,147 @@
+"""Activation functions: elementwise nonlinearities and softmax, composed from deepgrad's primitives."""
+from __future__ import annotations
+
+import math
+
+from ... import ops
+from ...autograd.function import Function
+from ...backend import array_module
+from ...tensor import Tensor
+from ._checks import check_float
+
+__all__ = ["heaviside", "step", "sigmoid", "logistic", "tanh", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu",
+           "softplus", "silu", "mish", "hardtanh", "hardsigmoid", "prelu", "softmax", "log_softmax", "softsign"]
+
+
+class _Heaviside(Function):
+    """H(x) = 1 for x > 0, ``value`` at 0, 0 for x < 0; piecewise constant, so its gradient is zero."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def forward(self, x):
+        xp = array_module(x)
+        return xp.where(x > 0, 1, xp.where(x == 0, self.value, 0)).astype(x.dtype)
+
+    def backward(self, g):
+        return (g * 0.0,)
+
+
+def heaviside(input: Tensor, value: float = 1.0) -> Tensor:  # noqa: A002
+    """H(x) = 1 if x > 0, ``value`` if x = 0, 0 if x < 0 (the perceptron's step). Its gradient is zero everywhere."""
+    check_float(input, "heaviside")
+    return _Heaviside(float(value))(input)
+
+
+def step(input: Tensor) -> Tensor:  # noqa: A002
+    """step(x) = 1 if x ≥ 0 else 0: Rosenblatt's threshold unit (``heaviside`` with value 1 at 0); zero gradient."""
+    return heaviside(input, 1.0)
+
+
+def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """σ(x) = 1 / (1 + e^{-x}), computed without overflow."""
+    return ops.sigmoid(input)
+
+
+def logistic(input: Tensor, k: float = 1.0) -> Tensor:  # noqa: A002
+    """The logistic function with gain k: σ_k(x) = 1 / (1 + e^{-kx}); σ_k'(x) = k σ_k(x)(1 − σ_k(x))."""
+    return ops.sigmoid(input if k == 1.0 else input * k)
+
+
+def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    """tanh(x) = (e^x − e^{-x}) / (e^x + e^{-x})."""
+    return ops.tanh(input)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """ReLU(x) = max(0, x) (gradient 0 at x = 0, like PyTorch)."""
+    return ops.relu(input)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """ReLU6(x) = min(max(0, x), 6)."""
+    return ops.clamp(input, 0.0, 6.0)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    """LeakyReLU(x) = x if x > 0 else negative_slope · x."""
+    return ops.where(input > 0, input, input * negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """ELU(x) = x if x > 0 else α (e^x − 1)."""
+    # NOTE: expm1 of min(x, 0), not of x: e^x of a large unselected x would give inf·0 = nan in the gradient
+    return ops.where(input > 0, input, ops.expm1(ops.clamp(input, max=0.0)) * alpha)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """SELU(x) = λ (x if x > 0 else α (e^x − 1)), λ ≈ 1.0507, α ≈ 1.6733 (self-normalising)."""
+    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """GELU(x) = x Φ(x) = ½ x (1 + erf(x/√2)); with ``approximate='tanh'``: ½ x (1 + tanh(√(2/π)(x + 0.044715 x³)))."""
+    if approximate == "none":
+        return input * (ops.erf(input * (1 / math.sqrt(2.0))) + 1.0) * 0.5
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+        return input * (ops.tanh(inner) + 1.0) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    """Softplus(x) = (1/β) log(1 + e^{βx}); where βx > threshold it returns x (the two agree to float precision)."""
+    bx = input * beta if beta != 1.0 else input
+    # NOTE: exp of the clamped value, so the branch where() discards cannot overflow into a nan gradient
+    soft = ops.log1p(ops.exp(ops.clamp(bx, max=threshold)))
+    return ops.where(bx > threshold, input, soft / beta if beta != 1.0 else soft)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """SiLU(x) = x σ(x) (also called swish)."""
+    return input * ops.sigmoid(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Mish(x) = x tanh(softplus(x))."""
+    return input * ops.tanh(softplus(input))
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Hardtanh(x) = min(max(x, min_val), max_val)."""
+    if min_val >= max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must be below max_val ({max_val})")
+    return ops.clamp(input, min_val, max_val)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """Hardsigmoid(x) = min(max(x/6 + ½, 0), 1)."""
+    return ops.clamp(input / 6.0 + 0.5, 0.0, 1.0)
+
+
+def softsign(input: Tensor) -> Tensor:  # noqa: A002
+    """Softsign(x) = x / (1 + |x|)."""
+    return input / (ops.abs(input) + 1.0)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+    """PReLU(x) = x if x > 0 else a · x, with a learnable ``weight`` a of shape (1,) or (C,) (channels on dim 1)."""
+    if weight.numel() != 1:
+        if input.ndim < 2 or input.shape[1] != weight.numel():
+            raise ValueError(f"prelu: weight has {weight.numel()} values, so input must have that many channels on "
+                             f"dim 1; got input shape {tuple(input.shape)}")
+        weight = weight.reshape((-1,) + (1,) * (input.ndim - 2))
+    return ops.where(input > 0, input, input * weight)
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:  # noqa: A002
+    """softmax(x)_i = e^{x_i} / Σ_j e^{x_j} along ``dim`` (computed stably)."""
+    return ops.softmax(input, dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:  # noqa: A002
+    """log_softmax(x)_i = x_i − log Σ_j e^{x_j} along ``dim`` (computed stably)."""
+    return ops.log_softmax(input, dim)

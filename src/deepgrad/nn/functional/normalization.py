@@ -1,0 +1,121 @@
+"""Normalisation layers' functions: ``batch_norm``, ``layer_norm``, ``group_norm``.
+
+All three standardise over some axes with one fused primitive, :class:`_Normalize`
+(x̂ = (x − μ) / √(σ² + ε) with a hand-written backward), and then apply the per-channel affine map by composition.
+"""
+from __future__ import annotations
+
+from ...autograd import grad_mode
+from ...autograd.function import Function
+from ...backend import array_module
+from ...ops._util import ShapeError
+from ...tensor import Tensor
+from ._checks import check_float
+
+__all__ = ["batch_norm", "layer_norm", "group_norm"]
+
+
+class _Normalize(Function):
+    """x̂ = (x − μ) / √(σ² + ε), μ and σ² (biased) over ``axes``.
+
+    ∂x = (1/√(σ² + ε)) · (g − mean(g) − x̂ · mean(g x̂)), means over ``axes``. The batch statistics are kept in
+    ``self.mean`` / ``self.var`` for running averages.
+    """
+
+    saves_inputs = (0,)
+    saves_output = True
+
+    def __init__(self, axes, eps):
+        self.axes, self.eps = axes, eps
+
+    def forward(self, x):
+        xp = array_module(x)
+        mean = x.mean(axis=self.axes, keepdims=True)
+        xc = x - mean
+        var = xp.mean(xc * xc, axis=self.axes, keepdims=True)
+        self.mean, self.var = mean, var
+        self.invstd = 1.0 / xp.sqrt(var + self.eps)
+        xc *= self.invstd
+        return xc
+
+    def backward(self, g):
+        xhat = self.output()
+        if grad_mode.state.enabled:  # a graph of the backward pass is wanted: the scale must depend on x too
+            invstd = (self.inputs[0].var(self.axes, correction=0, keepdim=True) + self.eps).rsqrt()
+        else:
+            invstd = Tensor._wrap(self.invstd)
+        a = self.axes
+        return (invstd * (g - g.mean(a, keepdim=True) - xhat * (g * xhat).mean(a, keepdim=True)),)
+
+
+def _affine(y: Tensor, weight: Tensor | None, bias: Tensor | None, shape) -> Tensor:
+    if weight is not None:
+        y = y * (weight.reshape(shape) if weight.shape != shape else weight)
+    if bias is not None:
+        y = y + (bias.reshape(shape) if bias.shape != shape else bias)
+    return y
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """y = (x − E[x]) / √(Var[x] + ε) · γ + β per channel (dim 1), statistics over (N, *spatial).
+
+    In training (or without running statistics) the batch's mean and biased variance are used, and the running
+    estimates, if given, are updated in place: r ← (1 − momentum) r + momentum · s, with the unbiased variance for
+    ``running_var`` (the modules turn ``momentum=None`` into a cumulative average). In evaluation
+    ``running_mean``/``running_var`` are used.
+
+    Shape: input (N, C) or (N, C, *); running stats, weight, bias (C,).
+    """
+    check_float(input, "batch_norm")
+    if input.ndim < 2:
+        raise ShapeError(f"batch_norm: expected input of shape (N, C, *), got {tuple(input.shape)}")
+    c = input.shape[1]
+    shape = (c,) + (1,) * (input.ndim - 2)
+    if training or running_mean is None:
+        count = input.numel() // c
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
+                             f"{tuple(input.shape)}")
+        axes = (0,) + tuple(range(2, input.ndim))
+        op = _Normalize(axes, eps)
+        y = op(input)
+        if training and running_mean is not None:
+            m = momentum
+            mean, var = op.mean.reshape(c), op.var.reshape(c) * (count / (count - 1))
+            rm, rv = running_mean._data, running_var._data
+            running_mean._set(rm * (1 - m) + mean.astype(rm.dtype) * m)
+            running_var._set(rv * (1 - m) + var.astype(rv.dtype) * m)
+        return _affine(y, weight, bias, shape)
+    scale = (running_var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        scale = scale * weight.reshape(shape)
+    y = (input - running_mean.reshape(shape)) * scale
+    return y if bias is None else y + bias.reshape(shape)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,  # noqa: A002
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """y = (x − E[x]) / √(Var[x] + ε) · γ + β, statistics over the last ``len(normalized_shape)`` axes."""
+    check_float(input, "layer_norm")
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
+        raise ShapeError(f"layer_norm: expected input with trailing shape {normalized_shape}, got "
+                         f"{tuple(input.shape)}")
+    y = _Normalize(tuple(range(input.ndim - k, input.ndim)), eps)(input)
+    return _affine(y, weight, bias, normalized_shape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """y = (x − E[x]) / √(Var[x] + ε) · γ + β, statistics per sample over each group of C/G channels (and space)."""
+    check_float(input, "group_norm")
+    if input.ndim < 2 or input.shape[1] % num_groups:
+        raise ShapeError(f"group_norm: expected input (N, C, *) with C divisible by num_groups={num_groups}, got "
+                         f"{tuple(input.shape)}")
+    n, c = input.shape[:2]
+    y = _Normalize((2,), eps)(input.reshape(n, num_groups, -1)).reshape(input.shape)
+    return _affine(y, weight, bias, (c,) + (1,) * (input.ndim - 2))
+
