@@ -1,0 +1,487 @@
+"""Convolution (cross-correlation, as in every deep-learning framework) and its transpose, in 1, 2 and 3 dimensions.
+
+One N-d implementation serves every case: the input is zero-padded, viewed as sliding windows with ``as_strided``
+(no copy), copied once into a column buffer laid out (C, k_1..k_d, N, o_1..o_d), and multiplied by the weight in
+one GEMM per call (a batched GEMM over groups). The backward pass is a pair of Functions that are each other's
+adjoints, so double backward is exact:
+
+* ``ConvNd(x, w) = y``;
+* ``ConvInputGrad(g, w)`` = the gradient w.r.t. x = the *transposed* convolution: GEMM to columns, then col2im,
+  which adds the columns back with one strided slice-add per kernel offset (no ``add.at``);
+* ``ConvWeightGrad(x, g)`` = the gradient w.r.t. w: one GEMM against the columns of x.
+
+Each one's backward is written with the other two. The forward keeps its column buffer for the weight gradient and
+frees it before the input gradient allocates its own, so backward never holds more than one column buffer.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..backend import array_module
+from ..tensor import Tensor
+from ._util import ShapeError
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+           "correlate2d", "convolve2d", "conv_output_size", "conv_transpose_output_size"]
+
+_DIMS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+_KDIMS = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int | tuple = 0, dilation: int = 1) -> int:
+    """⌊(size + pad_lo + pad_hi − dilation·(kernel − 1) − 1) / stride⌋ + 1 — the length of a convolution's output.
+
+    ``padding`` is one int (both sides) or a pair (lo, hi).
+    """
+    lo, hi = (padding, padding) if isinstance(padding, int) else padding
+    return (size + lo + hi - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def conv_transpose_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, output_padding: int = 0,
+                               dilation: int = 1) -> int:
+    """(size − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1 — a transposed convolution's output."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def ntuple(v, n: int, what: str, op: str) -> tuple:
+    """``v`` (an int or a sequence of n ints) as a tuple of n ints."""
+    if isinstance(v, (int,)) and not isinstance(v, bool):
+        return (v,) * n
+    try:
+        t = tuple(int(a) for a in v)
+    except TypeError:
+        raise TypeError(f"{op}: {what} must be an int or a tuple of {n} ints, got {v!r}") from None
+    if len(t) != n:
+        raise ValueError(f"{op}: {what} must be an int or a tuple of {n} ints, got {v!r}")
+    return t
+
+
+def _fmt(shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+class Geometry:
+    """Where the windows of an N-d sliding-window op lie: spatial ``size``, ``kernel``, ``stride``, ``dilation``,
+    ``pads`` ((lo, hi) per spatial dim) and ``groups``; ``out`` is the output's spatial shape."""
+
+    __slots__ = ("size", "kernel", "stride", "dilation", "pads", "groups", "out")
+
+    def __init__(self, size, kernel, stride, dilation, pads, groups=1, out=None):
+        self.size, self.kernel, self.stride, self.dilation = tuple(size), tuple(kernel), tuple(stride), tuple(dilation)
+        self.pads, self.groups = tuple(pads), groups
+        self.out = tuple(out) if out is not None else tuple(
+            conv_output_size(s, k, st, p, d) for s, k, st, p, d in zip(size, kernel, stride, pads, dilation))
+
+    @property
+    def padded(self) -> tuple:
+        return tuple(s + lo + hi for s, (lo, hi) in zip(self.size, self.pads))
+
+    def offsets(self):
+        """Every kernel offset, with the strided slice of the padded input that it meets."""
+        for k in itertools.product(*(range(k) for k in self.kernel)):
+            yield k, tuple(slice(ki * d, ki * d + s * (o - 1) + 1, s)
+                           for ki, d, s, o in zip(k, self.dilation, self.stride, self.out))
+
+    def overlapping(self) -> bool:
+        return any(d * (k - 1) + 1 > s for k, s, d in zip(self.kernel, self.stride, self.dilation))
+
+
+def pad_array(x, pads, value=0.0):
+    """``x`` (N, C, *spatial) with ``pads`` ((lo, hi) per spatial dim) of ``value`` around the spatial dims."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    xp = array_module(x)
+    shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
+    out = xp.full(shape, value, dtype=x.dtype)
+    out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))] = x
+    return out
+
+
+def window_view(xpad, g: Geometry, columns: bool):
+    """Sliding windows of a padded (N, C, *spatial) array as a strided view, without copying.
+
+    ``columns``: shape (C, *kernel, N, *out) — the im2col layout; otherwise (N, C, *out, *kernel) for pooling.
+    """
+    xp = array_module(xpad)
+    sn, sc, *ss = xpad.strides
+    kstr = tuple(s * d for s, d in zip(ss, g.dilation))
+    ostr = tuple(s * st for s, st in zip(ss, g.stride))
+    n, c = xpad.shape[:2]
+    if columns:
+        shape, strides = (c, *g.kernel, n, *g.out), (sc, *kstr, sn, *ostr)
+    else:
+        shape, strides = (n, c, *g.out, *g.kernel), (sn, sc, *ostr, *kstr)
+    return xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides, writeable=False)
+
+
+def im2col(x, g: Geometry):
+    """The column buffer of x (N, C, *size): a contiguous (C·Πk, N·Πo) matrix."""
+    cols = array_module(x).ascontiguousarray(window_view(pad_array(x, g.pads), g, columns=True))
+    return cols.reshape(x.shape[1] * math.prod(g.kernel), -1)
+
+
+def col2im(cols, g: Geometry, n: int, c: int):
+    """The adjoint of :func:`im2col`: columns (C, *kernel, N, *out) summed back into an (N, C, *size) array."""
+    xp = array_module(cols)
+    cols = cols.reshape((c, *g.kernel, n, *g.out))
+    acc = xp.zeros((c, n, *g.padded), dtype=cols.dtype)
+    lead = (slice(None), slice(None))
+    for k, sl in g.offsets():
+        acc[lead + sl] += cols[(slice(None), *k)]
+    crop = acc[lead + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))]
+    return crop.swapaxes(0, 1)
+
+
+def _grouped(a, groups: int, rows: int):
+    """A (rows·groups, ...) matrix as a stack (groups, rows, -1) (a view when ``a`` is contiguous)."""
+    return a.reshape(groups, rows, -1)
+
+
+def _channel_major(g):
+    """(N, C, *o) -> (C, N·Πo); free when g is laid out channel-major, as ``ConvNd`` returns its output."""
+    xp = array_module(g)
+    return xp.ascontiguousarray(g.swapaxes(0, 1)).reshape(g.shape[1], -1)
+
+
+def _conv_gemm(w, cols, groups: int):
+    """(C_out, C_in/G·Πk) weight × (C_in·Πk, N·Πo) columns -> (C_out, N·Πo), block-diagonal over groups."""
+    cout = w.shape[0]
+    w2 = w.reshape(cout, -1)
+    if groups == 1:
+        return w2 @ cols
+    y = _grouped(w2, groups, cout // groups) @ _grouped(cols, groups, cols.shape[0] // groups)
+    return y.reshape(cout, -1)
+
+
+class ConvNd(Function):
+    """y = conv(x, w): out(n, j) = Σ_k w(j, k) ⋆ x(n, k) over the channels k of j's group (no bias)."""
+
+    saves_inputs = (0, 1)
+
+    def __init__(self, g: Geometry, keep_columns: bool = True):
+        self.g, self.keep_columns = g, keep_columns
+
+    def forward(self, x, w):
+        cols = im2col(x, self.g)
+        self._cols = cols if self.keep_columns else None
+        y = _conv_gemm(w, cols, self.g.groups)
+        # an (N, C_out, *o) view of the channel-major GEMM result: no transposing copy
+        return y.reshape(w.shape[0], x.shape[0], *self.g.out).swapaxes(0, 1)
+
+    def backward(self, grad):
+        x, w = self.inputs
+        gx = gw = None
+        if self.needs_input_grad[1]:
+            gw = ConvWeightGrad(self.g, w.shape, self.__dict__.pop("_cols", None))(x, grad)
+        self._cols = None  # the columns are freed before the input gradient builds its own
+        if self.needs_input_grad[0]:
+            gx = ConvInputGrad(self.g, x.shape)(grad, w)
+        return gx, gw
+
+
+class ConvInputGrad(Function):
+    """dx = convᵀ(g, w): the adjoint of ``ConvNd`` in x, i.e. the transposed convolution ("deconvolution")."""
+
+    saves_inputs = (0, 1)
+
+    def __init__(self, g: Geometry, x_shape):
+        self.g, self.x_shape = g, tuple(x_shape)
+
+    def forward(self, grad, w):
+        groups = self.g.groups
+        cout = w.shape[0]
+        g2 = _channel_major(grad)
+        w2 = w.reshape(cout, -1)
+        if groups == 1:
+            cols = w2.T @ g2
+        else:
+            cols = _grouped(w2, groups, cout // groups).swapaxes(1, 2) @ _grouped(g2, groups, cout // groups)
+        return col2im(cols, self.g, self.x_shape[0], self.x_shape[1])
+
+    def backward(self, gg):
+        grad, w = self.inputs
+        d_grad = d_w = None
+        if self.needs_input_grad[0]:
+            d_grad = ConvNd(self.g, keep_columns=False)(gg, w)
+        if self.needs_input_grad[1]:
+            d_w = ConvWeightGrad(self.g, w.shape)(gg, grad)
+        return d_grad, d_w
+
+
+class ConvWeightGrad(Function):
+    """dw = Σ_n g(n, j) ⋆ x(n, k): the adjoint of ``ConvNd`` in w (one GEMM against the columns of x)."""
+
+    saves_inputs = (0, 1)
+
+    def __init__(self, g: Geometry, w_shape, cols=None):
+        self.g, self.w_shape, self._cols = g, tuple(w_shape), cols
+
+    def forward(self, x, grad):
+        cols = self.__dict__.pop("_cols", None)
+        if cols is None:
+            cols = im2col(x, self.g)
+        groups = self.g.groups
+        cout = self.w_shape[0]
+        g2 = _channel_major(grad)
+        if groups == 1:
+            dw = g2 @ cols.T
+        else:
+            dw = _grouped(g2, groups, cout // groups) @ _grouped(cols, groups, cols.shape[0] // groups).swapaxes(1, 2)
+        return dw.reshape(self.w_shape)
+
+    def backward(self, gw):
+        x, grad = self.inputs
+        d_x = d_grad = None
+        if self.needs_input_grad[0]:
+            d_x = ConvInputGrad(self.g, x.shape)(grad, gw)
+        if self.needs_input_grad[1]:
+            d_grad = ConvNd(self.g, keep_columns=False)(x, gw)
+        return d_x, d_grad
+
+
+# ------------------------------------------------------------------------------------------------ padding
+def resolve_padding(padding, size, kernel, stride, dilation, op: str) -> list:
+    """Padding as (lo, hi) per spatial dim from an int, a tuple, or 'valid' / 'same' / 'full'.
+
+    Explicit ((lo, hi), ...) pairs per spatial dim are taken as they are. 'same' gives out = ⌈size / stride⌉ for
+    any stride (TensorFlow's rule: the total padding
+    (out − 1)·stride + dilation·(k − 1) + 1 − size is split with the odd pixel on the high side; PyTorch refuses
+    stride > 1 with 'same'). 'full' pads dilation·(k − 1) on both sides, so every partial overlap is computed.
+    """
+    n = len(size)
+    if isinstance(padding, (list, tuple)) and padding and all(isinstance(p, (list, tuple)) for p in padding):
+        if len(padding) != n or any(len(p) != 2 or min(p) < 0 for p in padding):
+            raise ValueError(f"{op}: expected {n} non-negative (lo, hi) padding pairs, got {padding!r}")
+        return [(int(lo), int(hi)) for lo, hi in padding]
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return [(0, 0)] * n
+        if mode == "same":
+            pads = []
+            for s, k, st, d in zip(size, kernel, stride, dilation):
+                total = max((-(-s // st) - 1) * st + d * (k - 1) + 1 - s, 0)
+                pads.append((total // 2, total - total // 2))
+            return pads
+        if mode == "full":
+            return [(d * (k - 1),) * 2 for k, d in zip(kernel, dilation)]
+        raise ValueError(f"{op}: padding must be an int, a tuple, 'valid', 'same' or 'full', got {padding!r}")
+    p = ntuple(padding, n, "padding", op)
+    if any(v < 0 for v in p):
+        raise ValueError(f"{op}: padding must be non-negative, got {padding!r}")
+    return [(v, v) for v in p]
+
+
+# ------------------------------------------------------------------------------------------------ functions
+def _batched(x: Tensor, n: int, op: str):
+    """Accept (N, C, *spatial) or an unbatched (C, *spatial) input; return the batched one and whether to squeeze."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
+    if x.ndim == n + 2:
+        return x, False
+    if x.ndim == n + 1:
+        return x.unsqueeze(0), True
+    raise ShapeError(f"{op}: expected a {n + 2}-d input {_DIMS[n]} or {n + 1}-d ({_DIMS[n][4:]}, got shape "
+                     f"{tuple(x.shape)}")
+
+
+def _check_fits(op, size, pads, kernel, dilation):
+    padded = [s + lo + hi for s, (lo, hi) in zip(size, pads)]
+    eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if any(e > p for e, p in zip(eff, padded)):
+        dil = "" if all(d == 1 for d in dilation) else f" (dilated to {_fmt(eff)})"
+        raise ShapeError(f"{op}: kernel {_fmt(kernel)}{dil} is larger than the padded input {_fmt(padded)} "
+                         f"(input {_fmt(size)}, padding {[tuple(p) for p in pads]})")
+
+
+def _conv(n, x, weight, bias, stride, padding, dilation, groups):
+    op = f"conv{n}d"
+    x, squeeze = _batched(x, n, op)
+    if not isinstance(weight, Tensor) or weight.ndim != n + 2:
+        raise ShapeError(f"{op}: expected a {n + 2}-d weight (out_channels, in_channels/groups, {_KDIMS[n]}), got "
+                         f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    cout, cin_g = weight.shape[:2]
+    c = x.shape[1]
+    if cout % groups:
+        raise ValueError(f"{op}: groups={groups} must divide out_channels={cout} (weight {tuple(weight.shape)})")
+    if c != cin_g * groups:
+        raise ShapeError(f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(weight.shape)} expects "
+                         f"{cin_g * groups} (in_channels/groups={cin_g} × groups={groups})")
+    kernel = tuple(weight.shape[2:])
+    stride = ntuple(stride, n, "stride", op)
+    dilation = ntuple(dilation, n, "dilation", op)
+    if any(s < 1 for s in stride) or any(d < 1 for d in dilation):
+        raise ValueError(f"{op}: stride and dilation must be positive, got stride={stride}, dilation={dilation}")
+    size = tuple(x.shape[2:])
+    pads = resolve_padding(padding, size, kernel, stride, dilation, op)
+    _check_fits(op, size, pads, kernel, dilation)
+    g = Geometry(size, kernel, stride, dilation, pads, groups)
+    y = ConvNd(g, keep_columns=weight.requires_grad and grad_mode.state.enabled)(x, weight)
+    if bias is not None:
+        if tuple(bias.shape) != (cout,):
+            raise ShapeError(f"{op}: bias must have shape ({cout},) for weight {tuple(weight.shape)}, got "
+                             f"{tuple(bias.shape)}")
+        y = y + bias.reshape((cout,) + (1,) * n)
+    return y.squeeze(0) if squeeze else y
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """out(N_i, C_out_j, l) = bias(C_out_j) + Σ_k Σ_m weight(C_out_j, k, m) · input(N_i, k, stride·l + dilation·m).
+
+    A 1-d cross-correlation over (N, C_in, L) (or unbatched (C_in, L)) with a weight (C_out, C_in/groups, kL).
+    ``padding``: int, tuple, 'valid', 'same' (any stride: out = ⌈L/stride⌉) or 'full'. See :func:`conv2d`.
+    """
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """out(N_i, C_out_j) = bias(C_out_j) + Σ_k weight(C_out_j, k) ⋆ input(N_i, k), ⋆ the 2-d cross-correlation.
+
+    Args:
+        input: (N, C_in, H, W), or unbatched (C_in, H, W).
+        weight: (C_out, C_in/groups, kH, kW); with ``groups`` > 1 each group of C_in/groups input channels
+            feeds its own C_out/groups outputs (groups = C_in: depthwise).
+        bias: (C_out,) or None.
+        stride, dilation: int or (sH, sW).
+        padding: int or (pH, pW) zeros on both sides; 'valid' (none); 'same' — out = ⌈in/stride⌉ for *any*
+            stride, the odd pixel of padding going to the bottom/right (TensorFlow's rule; PyTorch allows 'same'
+            only with stride 1, where both agree); 'full' — dilation·(k−1) on each side.
+
+    Shape: H_out = ⌊(H + pad_top + pad_bottom − dilation·(kH − 1) − 1)/stride⌋ + 1 (see :func:`conv_output_size`).
+
+    >>> import deepgrad as dg
+    >>> from deepgrad.ops.conv import conv2d
+    >>> conv2d(dg.ones(1, 1, 4, 4), dg.ones(1, 1, 3, 3), padding=1)[0, 0, 0]
+    tensor([4., 6., 6., 4.])
+    """
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """out(N_i, C_out_j) = bias(C_out_j) + Σ_k weight(C_out_j, k) ⋆ input(N_i, k) over (D, H, W). See :func:`conv2d`."""
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(n, x, weight, bias, stride, padding, output_padding, groups, dilation, output_size=None):
+    op = f"conv_transpose{n}d"
+    x, squeeze = _batched(x, n, op)
+    if not isinstance(weight, Tensor) or weight.ndim != n + 2:
+        raise ShapeError(f"{op}: expected a {n + 2}-d weight (in_channels, out_channels/groups, {_KDIMS[n]}), got "
+                         f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    cin, cout_g = weight.shape[:2]
+    if cin % groups:
+        raise ValueError(f"{op}: groups={groups} must divide in_channels={cin} (weight {tuple(weight.shape)})")
+    if x.shape[1] != cin:
+        raise ShapeError(f"{op}: input {tuple(x.shape)} has {x.shape[1]} channels but weight {tuple(weight.shape)} "
+                         f"expects {cin}")
+    kernel = tuple(weight.shape[2:])
+    stride = ntuple(stride, n, "stride", op)
+    dilation = ntuple(dilation, n, "dilation", op)
+    pad = ntuple(padding, n, "padding", op)
+    if any(s < 1 for s in stride) or any(d < 1 for d in dilation) or any(p < 0 for p in pad):
+        raise ValueError(f"{op}: stride and dilation must be positive and padding non-negative, got stride={stride}, "
+                         f"dilation={dilation}, padding={pad}")
+    o = tuple(x.shape[2:])
+    base = tuple(conv_transpose_output_size(s, k, st, p, 0, d) for s, k, st, p, d in zip(o, kernel, stride, pad, dilation))
+    if output_size is not None:
+        want = tuple(output_size)[-n:]
+        opad = tuple(w - b for w, b in zip(want, base))
+    else:
+        opad = ntuple(output_padding, n, "output_padding", op)
+    for p, s, d in zip(opad, stride, dilation):
+        if p < 0 or (p >= s and p >= d):
+            raise ValueError(f"{op}: output_padding {opad} must be smaller than stride {stride} or dilation "
+                             f"{dilation} (and non-negative)")
+    size = tuple(b + p for b, p in zip(base, opad))
+    if any(s < 1 for s in size):
+        raise ShapeError(f"{op}: input {tuple(x.shape)} with kernel {_fmt(kernel)}, stride {stride} and padding {pad} "
+                         f"gives an empty output {size}")
+    g = Geometry(size, kernel, stride, dilation, [(p, p) for p in pad], groups, out=o)
+    y = ConvInputGrad(g, (x.shape[0], cout_g * groups, *size))(x, weight)
+    if bias is not None:
+        if tuple(bias.shape) != (cout_g * groups,):
+            raise ShapeError(f"{op}: bias must have shape ({cout_g * groups},), got {tuple(bias.shape)}")
+        y = y + bias.reshape((cout_g * groups,) + (1,) * n)
+    return y.squeeze(0) if squeeze else y
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The adjoint of :func:`conv1d` in its input ("deconvolution"); see :func:`conv_transpose2d`."""
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """out(N_i, C_out_j, p) = bias(C_out_j) + Σ_k Σ_{p = stride·q + dilation·m − padding} weight(k, C_out_j, m)·input(N_i, k, q).
+
+    The transposed convolution ("deconvolution"): each input pixel scatters a weighted copy of the kernel into the
+    output, at ``stride`` spacing — the gradient of :func:`conv2d` w.r.t. its input. ``weight`` is
+    (C_in, C_out/groups, kH, kW) as in PyTorch. H_out = (H − 1)·stride − 2·padding + dilation·(kH − 1) +
+    output_padding + 1; ``output_padding`` (< stride or < dilation) picks among the input sizes that a strided
+    convolution maps to the same output size.
+    """
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """The adjoint of :func:`conv3d` in its input ("deconvolution"); see :func:`conv_transpose2d`."""
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+# ------------------------------------------------------------------------------------------------ signal view
+def _filter2d(op, x, kernel, mode, flip):
+    if not isinstance(kernel, Tensor):
+        from ..tensor import tensor
+
+        kernel = tensor(kernel, dtype=x.dtype, device=x.device)
+    if kernel.ndim != 2:
+        raise ShapeError(f"{op}: expected a 2-d kernel (kH, kW), got shape {tuple(kernel.shape)}")
+    if x.ndim not in (2, 3, 4):
+        raise ShapeError(f"{op}: expected an image (H, W), a batch (N, H, W) or (N, C, H, W), got shape "
+                         f"{tuple(x.shape)}")
+    if mode not in ("valid", "same", "full"):
+        raise ValueError(f"{op}: mode must be 'valid', 'same' or 'full', got {mode!r}")
+    if kernel.dtype != x.dtype:
+        kernel = kernel.to(x.dtype)
+    if flip:
+        kernel = kernel.flip((0, 1))
+    shape = tuple(x.shape)
+    flat = x.reshape((-1, 1) + shape[-2:])
+    padding = mode
+    if mode == "same":
+        # the output is the centre of the 'full' one, as in SciPy (an even kernel's odd pixel: see the tests)
+        padding = [((k - 1) - (k - 1) // 2, (k - 1) // 2) if flip else ((k - 1) // 2, (k - 1) - (k - 1) // 2)
+                   for k in kernel.shape]
+    y = conv2d(flat, kernel.reshape((1, 1) + tuple(kernel.shape)), padding=padding)
+    return y.reshape(shape[:-2] + tuple(y.shape[-2:]))
+
+
+def correlate2d(input: Tensor, kernel, mode: str = "valid") -> Tensor:
+    """g(i, j) = Σ_{k,l} f(i + k, j + l) · h(k, l) — cross-correlation, what CNN layers compute.
+
+    ``input`` is one image (H, W) or a batch (N, H, W) / (N, C, H, W) (each channel filtered alike); ``kernel`` is
+    (kH, kW) (a Tensor, an array or nested lists). ``mode`` as in SciPy: 'valid' (only full overlaps), 'same'
+    (output the size of the input, kernel centred) or 'full' (every partial overlap).
+    """
+    return _filter2d("correlate2d", input, kernel, mode, flip=False)
+
+
+def convolve2d(input: Tensor, kernel, mode: str = "valid") -> Tensor:
+    """g(i, j) = Σ_{k,l} f(i − k, j − l) · h(k, l) — true convolution: correlation with the kernel flipped in both axes.
+
+    Commutative and associative (blurring twice = blurring once with the convolved kernel), unlike correlation;
+    for symmetric kernels (box, Gaussian, Laplacian) the two agree. Arguments as :func:`correlate2d`.
+    """
+    return _filter2d("convolve2d", input, kernel, mode, flip=True)
