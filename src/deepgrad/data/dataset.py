@@ -75,7 +75,7 @@ class ArrayDataset(Dataset):
     Example:
         >>> import numpy as np
         >>> ds = ArrayDataset(np.zeros((10, 3), np.float32), np.arange(10))
-        >>> len(ds), ds[2][1]
+        >>> len(ds), int(ds[2][1])
         (10, 2)
     """
 

@@ -37,15 +37,17 @@ def _finish(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, noise: float
 
 
 def xor(n_samples: int = 400, noise: float = 0.0, seed: int = 0) -> Arrays:
-    """Points uniform in [-1, 1]^2, label 1 where x1 and x2 have the same sign (the XOR of their signs).
+    """Points in [-1, 1]^2, label 1 where x1 and x2 have the same sign (the XOR of their signs), 0 otherwise.
 
-    Noise (Gaussian, std ``noise``) moves the points after labelling, as in the TensorFlow Playground.
+    Points keep a 0.02 margin from the axes, where the label flips. Noise (Gaussian, std ``noise``) moves the
+    points after labelling, as in the TensorFlow Playground.
     """
     _check(n_samples, noise)
     rng = rng_for(seed)
-    x = rng.uniform(-1, 1, size=(n_samples, 2))
-    x += np.sign(x) * 0.02  # keep points off the axes, where the label flips
-    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    y = _balanced_labels(n_samples, 2)
+    s1 = rng.choice([-1.0, 1.0], size=n_samples)
+    s2 = np.where(y == 1, s1, -s1)
+    x = rng.uniform(0.02, 1.0, size=(n_samples, 2)) * np.stack([s1, s2], axis=1)
     return _finish(x, y, rng, noise)
 
 
