@@ -87,9 +87,11 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                else:
+                elif getattr(p.grad._data.flags, "writeable", True):
                     p.grad.grad_fn = None
                     p.grad._data.fill(0)
+                else:  # a read-only gradient (e.g. broadcast by backward) is replaced by fresh zeros
+                    p.grad = Tensor._wrap(backend.array_module(p.grad._data).zeros_like(p.grad._data))
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Apply one update to every parameter that has a gradient; returns ``closure()``'s loss if given."""

@@ -29,7 +29,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     Raises:
         RuntimeError: when ``error_if_nonfinite`` and the total norm is nan or inf.
     """
-    grads = [p.grad._data for p in _as_list(parameters) if p.grad is not None]
+    params = [p for p in _as_list(parameters) if p.grad is not None]
+    grads = [p.grad._data for p in params]
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
         return Tensor._wrap(np.zeros((), dtype=backend.get_default_dtype()))
@@ -45,8 +46,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
                            "be clipped; set error_if_nonfinite=False to scale them anyway")
     coef = min(1.0, max_norm / (total_f + 1e-6))
     if coef < 1.0:
-        for g in grads:
-            g *= coef
+        for p in params:
+            _scale_grad(p, coef)
     return Tensor._wrap(xp.asarray(total, dtype=grads[0].dtype))
 
 
@@ -55,7 +56,25 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            backend.array_module(p.grad._data).clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
+            g = p.grad._data
+            clipped = backend.array_module(g).clip(g, -clip_value, clip_value)
+            _replace_grad(p, clipped)
+
+
+def _writable(a) -> bool:
+    return getattr(a.flags, "writeable", True)  # CuPy arrays are always writable
+
+
+def _replace_grad(p: Tensor, values) -> None:
+    """Put ``values`` into ``p.grad`` in place, or as a new array when the gradient is a read-only view."""
+    if _writable(p.grad._data):
+        p.grad._data[...] = values
+    else:
+        p.grad._data = values
+
+
+def _scale_grad(p: Tensor, coef: float) -> None:
+    _replace_grad(p, p.grad._data * coef)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
