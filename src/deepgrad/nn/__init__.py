@@ -8,6 +8,7 @@
 from . import functional, init, utils  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
@@ -16,5 +17,4 @@ from .loss import *  # noqa: F401,F403
 from .module import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .parameter import Parameter  # noqa: F401
-
-# --- convolution and pooling layers (added by the convolution engineer): from .conv import * / from .pooling import * ---
+from .pooling import *  # noqa: F401,F403

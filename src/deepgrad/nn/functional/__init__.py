@@ -3,11 +3,11 @@
 Usually imported as ``import deepgrad.nn.functional as F``.
 """
 from .activation import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
 from .regularization import *  # noqa: F401,F403
-
-# --- convolution and pooling (added by the convolution engineer): from .conv import * / from .pool import * ---
