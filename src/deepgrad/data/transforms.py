@@ -161,6 +161,13 @@ def _check_image(a, who: str) -> None:
         raise ValueError(f"{who}: expected an HW or CHW image (NHW/NCHW batch), got shape {tuple(a.shape[1:])}")
 
 
+def _gather(planes, index):
+    """``planes`` (N, L, P) at per-sample flat pixel indices ``index`` (N, K) -> (N, L, K), as one flat take."""
+    xp = backend.array_module(planes)
+    n, l, p = planes.shape
+    return xp.take(planes.reshape(-1), index[:, None, :] + xp.arange(0, n * l * p, p).reshape(n, l, 1))
+
+
 def _crop(a, rng: np.random.Generator, size: tuple[int, int], padding: int, fill: float):
     """Per-sample random ``size`` windows of ``a`` (N, ..., H, W) padded by ``padding`` with ``fill``."""
     xp = backend.array_module(a)
@@ -170,13 +177,12 @@ def _crop(a, rng: np.random.Generator, size: tuple[int, int], padding: int, fill
     hp, wp = a.shape[-2:]
     if h > hp or w > wp:
         raise ValueError(f"crop size {size} is larger than the padded image {(hp, wp)}")
+    a = xp.ascontiguousarray(a.reshape(n, -1, hp, wp))
+    s = a.strides  # a read-only view of every window; the fancy index copies only the chosen ones
+    windows = xp.lib.stride_tricks.as_strided(a, (n, a.shape[1], hp - h + 1, wp - w + 1, h, w), s + s[2:])
     oy = xp.asarray(rng.integers(0, hp - h + 1, size=n))
     ox = xp.asarray(rng.integers(0, wp - w + 1, size=n))
-    rows = (oy[:, None] + xp.arange(h))[:, None, :, None]
-    cols = (ox[:, None] + xp.arange(w))[:, None, None, :]
-    flat = a.reshape(n, -1, hp, wp)
-    out = flat[xp.arange(n)[:, None, None, None], xp.arange(flat.shape[1])[None, :, None, None], rows, cols]
-    return out.reshape((n, *lead, h, w))
+    return windows[xp.arange(n), :, oy, ox].reshape((n, *lead, h, w))
 
 
 class RandomCrop(_RandomTransform):
@@ -272,29 +278,27 @@ def rotate(a, degrees, interpolation: str = "bilinear", fill: float = 0):
     cy, cx = (h - 1) / 2, (w - 1) / 2
     yo = (cy - xp.arange(h, dtype=np.float32))[None, :, None]  # y points up
     xo = (xp.arange(w, dtype=np.float32) - cx)[None, None, :]
-    src_i = xp.clip(cy - (-sin * xo + cos * yo), -1, h)  # source = R(-theta) (xo, yo), back in row/column
-    src_j = xp.clip(cx + (cos * xo + sin * yo), -1, w)
-    flat = a.reshape(n, -1, h, w).astype(np.float32)
-    flat = xp.pad(flat, [(0, 0), (0, 0), (1, 2), (1, 2)], constant_values=fill)
-    ni, ci = xp.arange(n)[:, None, None, None], xp.arange(flat.shape[1])[None, :, None, None]
-
-    def at(i, j):
-        return flat[ni, ci, (i + 1)[:, None], (j + 1)[:, None]]
-
+    # source = R(-theta) (xo, yo), back in row/column units; clipping to one pixel outside keeps far points on fill
+    src_i = xp.clip(cy - (-sin * xo + cos * yo), -1, h).reshape(n, h * w)
+    src_j = xp.clip(cx + (cos * xo + sin * yo), -1, w).reshape(n, h * w)
+    wp = w + 3  # padded by 1 before and 2 after, so (i0 + 1, j0 + 1) of a clipped coordinate stays inside
+    planes = xp.pad(a.reshape(n, -1, h, w).astype(np.float32), [(0, 0), (0, 0), (1, 2), (1, 2)],
+                    constant_values=fill).reshape(n, -1, (h + 3) * wp)
     if interpolation == "nearest":
-        out = at(xp.floor(src_i + 0.5).astype(np.int64), xp.floor(src_j + 0.5).astype(np.int64))
+        i, j = xp.floor(src_i + 0.5).astype(np.int64), xp.floor(src_j + 0.5).astype(np.int64)
+        out = _gather(planes, (i + 1) * wp + j + 1)
     else:
         i0, j0 = xp.floor(src_i), xp.floor(src_j)
         di, dj = (src_i - i0)[:, None], (src_j - j0)[:, None]
-        i0, j0 = i0.astype(np.int64), j0.astype(np.int64)
-        out = ((1 - di) * ((1 - dj) * at(i0, j0) + dj * at(i0, j0 + 1))
-               + di * ((1 - dj) * at(i0 + 1, j0) + dj * at(i0 + 1, j0 + 1)))
+        k = (i0.astype(np.int64) + 1) * wp + j0.astype(np.int64) + 1
+        top = (1 - dj) * _gather(planes, k) + dj * _gather(planes, k + 1)
+        bottom = (1 - dj) * _gather(planes, k + wp) + dj * _gather(planes, k + wp + 1)
+        out = (1 - di) * top + di * bottom
     out = out.reshape(a.shape)
     if a.dtype.kind in "iub":
-        info = np.iinfo(a.dtype) if a.dtype.kind != "b" else None
         out = xp.rint(out)
-        if info is not None:
-            out = xp.clip(out, info.min, info.max)
+        if a.dtype.kind != "b":
+            out = xp.clip(out, np.iinfo(a.dtype).min, np.iinfo(a.dtype).max)
     return out.astype(a.dtype, copy=False)
 
 
