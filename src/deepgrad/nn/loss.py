@@ -16,9 +16,6 @@ class _Loss(Module):
         super().__init__()
         self.reduction = _reduction(type(self).__name__, reduction, allowed)
 
-    def extra_repr(self) -> str:
-        return "" if self.reduction == "mean" else f"reduction='{self.reduction}'"
-
 
 class _WeightedLoss(_Loss):
     def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
@@ -53,9 +50,6 @@ class HalfSquaredErrorLoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
         return F.half_squared_error_loss(input, target, self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction='{self.reduction}'"
 
 
 class L1Loss(_Loss):
