@@ -6,6 +6,8 @@ wrong loss. ``cross_entropy`` is one fused primitive (log-softmax + NLL, backwar
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ... import ops
 from ...autograd import grad_mode
 from ...autograd.function import Function
@@ -99,8 +101,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if a.size and (float(a.min()) < 0 or float(a.max()) > 1):
         raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (apply sigmoid first, or use "
                          "binary_cross_entropy_with_logits on raw scores)")
-    log_x = ops.clamp(ops.log(input), min=-100.0)
-    log_1mx = ops.clamp(ops.log(1.0 - input), min=-100.0)
+    with np.errstate(divide="ignore"):  # log 0 = -inf is expected here and clamped
+        log_x = ops.clamp(ops.log(input), min=-100.0)
+        log_1mx = ops.clamp(ops.log(1.0 - input), min=-100.0)
     loss = -(target * log_x + (1.0 - target) * log_1mx)
     return reduce(_weighted(loss, weight, "binary_cross_entropy"), reduction)
 
