@@ -130,8 +130,8 @@ class LeakyReLU(Module):
 
     Example:
         >>> import deepgrad as dg
-        >>> dg.nn.LeakyReLU(0.1)(dg.tensor([-2.0, 3.0])).tolist()
-        [-0.2, 3.0]
+        >>> dg.nn.LeakyReLU(0.5)(dg.tensor([-2.0, 3.0])).tolist()
+        [-1.0, 3.0]
     """
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
