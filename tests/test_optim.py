@@ -338,3 +338,11 @@ def test_adam_float32_parameters_stay_float32():
     (w * w).sum().backward()
     opt.step()
     assert w.dtype == dg.float32 and opt.state[w]["exp_avg"].dtype == dg.float32
+
+
+@pytest.mark.parametrize("module", ["deepgrad.optim", "deepgrad.optim.sgd", "deepgrad.optim.implicit_sgd"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module(module)).failed == 0

@@ -51,7 +51,7 @@ class ImplicitSGD(Optimizer):
         >>> opt = dg.optim.ImplicitSGD([w], lr=100.0)   # explicit SGD would diverge at this lr
         >>> loss = opt.step(dg.tensor([1.0, 2.0]), dg.tensor(5.0))
         >>> round(float(w @ dg.tensor([1.0, 2.0])), 3)   # almost fits the sample, no overshoot
-        4.988
+        4.99
 
     References:
         P. Toulis and E. M. Airoldi, "Asymptotic and finite-sample properties of estimators based on stochastic

@@ -389,8 +389,8 @@ class ReduceLROnPlateau:
 class ChainedScheduler(LRScheduler):
     """Step several schedulers together on one optimiser; their (recursive) effects multiply.
 
-    >>> # warm up linearly for 5 epochs while decaying by 0.9 every epoch
-    >>> # ChainedScheduler([LinearLR(opt, 0.1, total_iters=5), ExponentialLR(opt, gamma=0.9)])
+    Example: warm up linearly for 5 epochs while decaying by 0.9 every epoch with
+    ``ChainedScheduler([LinearLR(opt, 0.1, total_iters=5), ExponentialLR(opt, gamma=0.9)])``.
     """
 
     def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:

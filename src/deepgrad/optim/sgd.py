@@ -32,7 +32,7 @@ class SGD(Optimizer):
         >>> opt = dg.optim.SGD([w], lr=0.1, momentum=0.9)
         >>> (w * w).sum().backward(); opt.step()
         >>> w
-        tensor([ 0.8000, -1.6000], requires_grad=True)
+        tensor([ 0.8, -1.6], requires_grad=True)
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
