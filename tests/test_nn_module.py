@@ -204,3 +204,13 @@ def test_call_without_hooks_is_forward():
     lin = nn.Linear(3, 2)
     x = dg.randn(4, 3)
     np.testing.assert_array_equal(lin(x).detach().numpy(), lin.forward(x).detach().numpy())
+
+
+def test_deepcopy_gives_independent_parameters():
+    import copy
+
+    n = Net()
+    m = copy.deepcopy(n)
+    assert isinstance(m.head.weight, nn.Parameter) and m.head.weight is not n.head.weight
+    assert m.head.weight is m._modules["head"]._parameters["weight"]
+    assert list(m.state_dict()) == list(n.state_dict())
