@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import nn
-from ..autograd import no_grad
 from ..backend import CPU, to_device
 from ..creation import from_numpy, zeros
 from ..nn import functional as F
@@ -141,7 +140,8 @@ class Perceptron(nn.Module):
         generator: a ``deepgrad.Generator`` for the random initialisation (default: the global one).
 
     Attributes:
-        weight: (in_features,). bias: () — plain parameters, not trained by gradients (the step has none).
+        weight: (in_features,). bias: (). Parameters with ``requires_grad=False``: the rule, not gradients,
+            trains them.
 
     Example:
         >>> import deepgrad as dg
@@ -160,8 +160,8 @@ class Perceptron(nn.Module):
         if init not in ("zeros", "random"):
             raise ValueError(f"Perceptron: init must be 'zeros' or 'random', got {init!r}")
         self.in_features = int(in_features)
-        self.weight = nn.Parameter(zeros(in_features))
-        self.bias = nn.Parameter(zeros(()))
+        self.weight = nn.Parameter(zeros(in_features), requires_grad=False)  # the step has no useful gradient
+        self.bias = nn.Parameter(zeros(()), requires_grad=False)
         if init == "random":
             nn.init.normal_(self.weight, 0.0, init_std, generator=generator)
             nn.init.normal_(self.bias, 0.0, init_std, generator=generator)
@@ -203,9 +203,8 @@ class Perceptron(nn.Module):
             if mistakes == 0:
                 result.converged = True
                 break
-        with no_grad():
-            self.weight.copy_(from_numpy(w.astype(np.float32)))
-            self.bias.copy_(from_numpy(np.asarray(b, np.float32)))
+        self.weight.copy_(from_numpy(w.astype(np.float32)))
+        self.bias.copy_(from_numpy(np.asarray(b, np.float32)))
         return result
 
     def hyperplane(self) -> tuple[np.ndarray, float]:
