@@ -95,11 +95,14 @@ class Module:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called; call "
                                  "super().__init__() first in your __init__")
         params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
+        # re-assigning an existing name keeps its place (Sequential order, state_dict order), as in PyTorch
         if isinstance(value, Parameter):
-            self._forget(name)
+            if name not in params:
+                self._forget(name)
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            if name not in modules:
+                self._forget(name)
             modules[name] = value
         elif name in params:
             if value is not None:
