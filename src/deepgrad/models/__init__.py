@@ -8,3 +8,8 @@ from .alexnet import AlexNet, alexnet, alexnet_lecture, zfnet
 from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 from .resnet import (BasicBlock, Bottleneck, ResNet, SqueezeExcitation, resnet18, resnet34, resnet50, resnet101,
                      resnet152, se_resnet18, se_resnet50)
+from .googlenet import GoogLeNet, GoogLeNetOutputs, googlenet, googlenet_loss
+from .unet import FCN, UNet, fcn_head, fcn_resnet18, unet
+from .c3d import C3D, c3d, c3d_small
+from .cifar import (CifarResNet, CifarVGG, cifar_resnet20, cifar_resnet32, cifar_resnet44, cifar_resnet56,
+                    cifar_resnet110, cifar_vgg)
