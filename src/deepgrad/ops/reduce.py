@@ -213,22 +213,22 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return MaxMin(normalize_dims(dim, x.ndim, "amin"), keepdim, False)(x)
 
 
+def _arg_extreme(x: Tensor, dim, keepdim: bool, name: str) -> Tensor:
+    a = x._data
+    fn = a.argmax if name == "argmax" else a.argmin
+    if dim is None:
+        return Tensor._wrap(array_module(a).asarray(fn()).astype("int64"))
+    return Tensor._wrap(fn(axis=normalize_dim(dim, x.ndim, name), keepdims=keepdim).astype("int64", copy=False))
+
+
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the largest element (of the flattened tensor when ``dim`` is None)."""
-    a = x._data
-    if dim is None:
-        return Tensor._wrap(array_module(a).asarray(a.argmax()).astype("int64"))
-    d = normalize_dim(dim, x.ndim, "argmax")
-    return Tensor._wrap(a.argmax(axis=d, keepdims=keepdim).astype("int64", copy=False))
+    return _arg_extreme(x, dim, keepdim, "argmax")
 
 
 def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the smallest element (of the flattened tensor when ``dim`` is None)."""
-    a = x._data
-    if dim is None:
-        return Tensor._wrap(array_module(a).asarray(a.argmin()).astype("int64"))
-    d = normalize_dim(dim, x.ndim, "argmin")
-    return Tensor._wrap(a.argmin(axis=d, keepdims=keepdim).astype("int64", copy=False))
+    return _arg_extreme(x, dim, keepdim, "argmin")
 
 
 def var(x: Tensor, dim=None, *, correction: int = 1, keepdim: bool = False, unbiased=None) -> Tensor:
