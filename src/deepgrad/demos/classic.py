@@ -162,7 +162,7 @@ def exercise(out: str, fast: bool) -> dict:
     bt = nn.Parameter(dg.tensor(b0, dtype=dg.float64))
     opt = dg.optim.SGD([wt, bt], lr=r)
     xt, yt = dg.tensor(_EX_X), dg.tensor(_EX_Y)
-    epochs = 1500 if fast else 10000
+    epochs = 600 if fast else 10000
     costs, solved_at = [], None
     for epoch in range(epochs):
         for j in range(4):
