@@ -125,9 +125,9 @@ _LECTURE = {"1 layer of 125": 2.40e-1, "2 layers of 20": 8.31e-2, "3 layers of 1
 
 @demo("surface", "An image as a surface I = f(x, y) fitted at ≈500 weights: 1×125 vs 2×20 vs 3×14 hidden units")
 def surface(out: str, fast: bool) -> dict:
-    size = 32 if fast else 64
+    size = 32
     x, y = synthetic.image_surface(size)
-    steps = 1500 if fast else 4000
+    steps = 1500 if fast else 3000
     results, images = {}, {}
     rows = []
     for name, sizes in _SURFACE_NETS.items():

@@ -37,8 +37,8 @@ def _bias_variance(fast: bool) -> dict:
 @demo("regularization", "Over-fitting a small MNIST subset; L2, L1, elastic net, dropout, early stopping; bias-variance")
 def regularization(out: str, fast: bool) -> dict:
     x, y = mnist("train", 200 if fast else 500)
-    xv, yv = mnist("val", 300 if fast else 1000)
-    epochs = 25 if fast else 100
+    xv, yv = mnist("val", 300 if fast else 500)
+    epochs = 25 if fast else 60
     variants = {
         "none": {},
         "L2 (λ = 1e-3)": {"penalty": lambda m: 1e-3 * F.l2_penalty(_weights(m))},
