@@ -35,7 +35,7 @@ def activations(out: str, fast: bool) -> dict:
         model = MLP([784] + [32] * 9 + [10], activation=act)
         _init(model, "he")
         before = check_health(model, F.cross_entropy, xb, yb)
-        opt = dg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        opt = dg.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
         hist = train_classifier(model, opt, x, y, epochs=epochs, batch_size=32)
         after = check_health(model, F.cross_entropy, xb, yb)
         n0, n1 = _linear_norms(before), _linear_norms(after)
