@@ -1,6 +1,10 @@
 import os
 import sys
 
+# Two xdist workers on two cores: one BLAS thread each, or they oversubscribe and everything slows down.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import numpy as np
 import pytest
 

@@ -326,7 +326,11 @@ def cmd_summary(args) -> int:
         model = get_model(args.model)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    print(summary(model, shape or getattr(model, "default_input_shape", None)))
+    shape = shape or getattr(model, "default_input_shape", None)
+    try:
+        print(summary(model, shape))
+    except (ValueError, RuntimeError, TypeError) as e:
+        raise UsageError(f"{args.model} does not run on input shape {shape}: {e}") from None
     return 0
 
 

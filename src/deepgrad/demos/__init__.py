@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
-from typing import Callable
+from collections.abc import Callable
 
 _DEMOS: dict = {}
 
