@@ -5,10 +5,10 @@ import sys
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np
-import pytest
+import numpy as np  # noqa: E402 - after the thread settings above
+import pytest  # noqa: E402
 
-import deepgrad as dg
+import deepgrad as dg  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 
