@@ -1,0 +1,146 @@
+"""Recurrent layers: PyTorch parameter names/shapes/init, output shapes in every layout, cells vs layers, states,
+truncated BPTT, dropout between layers and errors (the gate equations are checked in tests/registry/recurrent.py)."""
+import math
+
+import numpy as np
+import pytest
+
+import deepgrad as dg
+from deepgrad import nn
+
+
+def test_lstm_parameter_names_and_shapes_are_pytorchs():
+    m = nn.LSTM(3, 5, num_layers=2, bidirectional=True)
+    shapes = {k: tuple(v.shape) for k, v in m.state_dict().items()}
+    assert list(shapes) == [f"{w}_l{k}{s}" for k in range(2) for s in ("", "_reverse")
+                            for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    assert shapes["weight_ih_l0"] == (20, 3) and shapes["weight_ih_l1_reverse"] == (20, 10)
+    assert shapes["weight_hh_l1"] == (20, 5) and shapes["bias_hh_l0_reverse"] == (20,)
+    assert [tuple(p.shape) for p in nn.GRU(3, 5, bias=False).parameters()] == [(15, 3), (15, 5)]
+    assert [k for k, _ in nn.RNNCell(2, 4).named_parameters()] == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    assert tuple(nn.LSTMCell(2, 4).weight_ih.shape) == (16, 2) and tuple(nn.GRUCell(2, 4).weight_hh.shape) == (12, 4)
+
+
+@pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell])
+def test_init_is_uniform_within_one_over_sqrt_hidden(cls):
+    m = cls(8, 16)
+    bound = 1 / math.sqrt(16)
+    values = np.concatenate([p.detach().numpy().ravel() for p in m.parameters()])
+    assert np.abs(values).max() <= bound and np.abs(values).max() > 0.9 * bound
+    assert abs(values.mean()) < 0.02 and values.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
+
+
+@pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM, nn.GRU])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_layouts(cls, bidirectional):
+    d = 2 if bidirectional else 1
+    m = cls(3, 4, num_layers=2, bidirectional=bidirectional)
+    x = dg.randn(6, 2, 3)
+    out, h = m(x)
+    hn = h[0] if cls is nn.LSTM else h
+    assert out.shape == (6, 2, 4 * d) and hn.shape == (2 * d, 2, 4)
+    # batch-first gives the same numbers transposed
+    mb = cls(3, 4, num_layers=2, bidirectional=bidirectional, batch_first=True)
+    mb.load_state_dict(m.state_dict())
+    out_b, _ = mb(x.transpose(0, 1))
+    np.testing.assert_allclose(out_b.detach().numpy().transpose(1, 0, 2), out.detach().numpy(), atol=1e-6)
+    # unbatched (L, I) is the batch of one without its batch axis
+    out_u, h_u = m(x[:, 0])
+    np.testing.assert_allclose(out_u.detach().numpy(), out.detach().numpy()[:, 0], atol=1e-6)
+    assert (h_u[0] if cls is nn.LSTM else h_u).shape == (2 * d, 4)
+    # the last forward output is the forward direction's final state of the top layer
+    np.testing.assert_allclose(out.detach().numpy()[-1, :, :4], hn.detach().numpy()[2 * d - d], atol=1e-6)
+
+
+def test_lstm_layer_equals_unrolled_cell_with_given_state():
+    layer, cell = nn.LSTM(3, 4), nn.LSTMCell(3, 4)
+    for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(cell, n).data = getattr(layer, n + "_l0").detach()
+    x, h0, c0 = dg.randn(5, 2, 3), dg.randn(1, 2, 4), dg.randn(1, 2, 4)
+    out, (hn, cn) = layer(x, (h0, c0))
+    h, c = h0[0], c0[0]
+    for t in range(5):
+        h, c = cell(x[t], (h, c))
+        np.testing.assert_allclose(out[t].detach().numpy(), h.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(cn[0].detach().numpy(), c.detach().numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [nn.RNNCell, nn.GRUCell])
+def test_cells_default_state_is_zeros_and_unbatched_works(cls):
+    cell = cls(3, 4)
+    x = dg.randn(2, 3)
+    np.testing.assert_allclose(cell(x).detach().numpy(), cell(x, dg.zeros(2, 4)).detach().numpy())
+    assert cell(x[0]).shape == (4,) and cell(x[0], dg.zeros(4)).shape == (4,)
+
+
+def test_relu_rnn_is_nonnegative_and_differs_from_tanh():
+    x = dg.randn(4, 2, 3)
+    dg.manual_seed(1)
+    out_r, _ = nn.RNN(3, 5, nonlinearity="relu")(x)
+    assert (out_r.detach().numpy() >= 0).all()
+    assert repr(nn.RNN(3, 5, nonlinearity="relu", num_layers=2)) == "RNN(3, 5, num_layers=2, nonlinearity='relu')"
+
+
+def test_truncated_bptt_detach_stops_the_gradient():
+    m = nn.LSTM(2, 3)
+    x1, x2 = dg.randn(4, 1, 2, requires_grad=True), dg.randn(4, 1, 2)
+    _, (h, c) = m(x1)
+    out, _ = m(x2, (h.detach(), c.detach()))
+    out.sum().backward()
+    assert x1.grad is None
+    out, _ = m(x2, (h, c))
+    out.sum().backward()
+    assert x1.grad is not None and np.abs(x1.grad.numpy()).sum() > 0
+
+
+def test_dropout_between_layers_only_in_training():
+    m = nn.GRU(3, 8, num_layers=2, dropout=0.5)
+    x = dg.randn(4, 2, 3)
+    a, _ = m(x)
+    b, _ = m(x)
+    assert not np.allclose(a.detach().numpy(), b.detach().numpy())
+    m.eval()
+    a, _ = m(x)
+    b, _ = m(x)
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_gradient_reaches_every_parameter():
+    m = nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    out, (h, c) = m(dg.randn(2, 5, 3))
+    (out.sum() + c.sum()).backward()
+    assert all(p.grad is not None and np.abs(p.grad.numpy()).sum() > 0 for p in m.parameters())
+
+
+def test_errors_name_the_layer():
+    with pytest.raises(Exception, match=r"LSTM: expected input of shape \(L, N, 3\)"):
+        nn.LSTM(3, 4)(dg.randn(5, 2, 7))
+    with pytest.raises(Exception, match=r"GRU: expected h_0 of shape \(2, 2, 4\)"):
+        nn.GRU(3, 4, bidirectional=True)(dg.randn(5, 2, 3), dg.zeros(1, 2, 4))
+    with pytest.raises(TypeError, match="LSTM: hx must be a tuple"):
+        nn.LSTM(3, 4)(dg.randn(5, 2, 3), dg.zeros(1, 2, 4))
+    with pytest.raises(ValueError, match="RNN: nonlinearity must be 'tanh' or 'relu'"):
+        nn.RNN(3, 4, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="LSTMCell: hidden_size must be a positive integer"):
+        nn.LSTMCell(3, 0)
+    with pytest.raises(ValueError, match="GRU: dropout must be a probability"):
+        nn.GRU(3, 4, dropout=1.5)
+    with pytest.raises(Exception, match=r"RNNCell: expected hx of shape \(2, 4\)"):
+        nn.RNNCell(3, 4)(dg.randn(2, 3), dg.zeros(3, 4))
+
+
+def test_lstm_learns_to_remember_the_first_input():
+    """The last output must reproduce the sign of x_0 after 8 steps of noise: a long-range dependency."""
+    dg.manual_seed(0)
+    rng = np.random.default_rng(0)
+    m, head = nn.LSTM(1, 8), nn.Linear(8, 1)
+    opt = dg.optim.Adam(list(m.parameters()) + list(head.parameters()), lr=0.05)
+    for _ in range(150):
+        x = rng.normal(size=(8, 16, 1)).astype(np.float32) * 0.3
+        x[0] = np.sign(rng.normal(size=(16, 1)))
+        out, _ = m(dg.tensor(x))
+        loss = dg.nn.functional.mse_loss(head(out[-1]), dg.tensor(x[0]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.1
