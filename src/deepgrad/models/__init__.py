@@ -1,9 +1,9 @@
 """The lectures' models, from the perceptron to ResNet, and a registry of them by name."""
 from .classic import McCullochPitts, Perceptron, PerceptronFit
-from .classic import McCullochPitts, Perceptron, PerceptronFit
 from .mlp import MLP, LinearSVM, LogisticRegression, SoftmaxRegression
 from .registry import get_model, list_models, model_info, register_model
 from .lenet import LeNet5, lenet5, lenet5_mnist, lenet5_relu
+from .mnist_cnn import MnistCNN, mnist_cnn, mnist_cnn_best
 from .alexnet import AlexNet, alexnet, alexnet_lecture, zfnet
 from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 from .resnet import (BasicBlock, Bottleneck, ResNet, SqueezeExcitation, resnet18, resnet34, resnet50, resnet101,

@@ -106,8 +106,8 @@ class LinearSVM(SoftmaxRegression):
 
 
 @register_model("mlp", input="flat", description="MLP 784-256-128-10 with ReLU and dropout",
-                default_recipe={"optimizer": "adam", "lr": 1e-3, "epochs": 15, "batch_size": 64,
-                                "weight_decay": 0.0, "loss": "cross_entropy"})
+                default_recipe={"optimizer": "adam", "lr": 1e-3, "epochs": 20, "batch_size": 64,
+                                "weight_decay": 0.0, "augment": True, "shift": 2, "loss": "cross_entropy"})
 def mlp(in_features: int = 784, num_classes: int = 10, hidden=(256, 128), in_channels: int | None = None,
         dropout: float = 0.2, **_) -> MLP:
     """MLP 784-256-128-10 with ReLU (the lectures' MNIST MLP, one more hidden layer)."""
@@ -115,7 +115,7 @@ def mlp(in_features: int = 784, num_classes: int = 10, hidden=(256, 128), in_cha
 
 
 @register_model("logistic", input="flat", description="softmax (multinomial logistic) regression",
-                default_recipe={"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "epochs": 10, "batch_size": 64,
+                default_recipe={"optimizer": "sgd", "lr": 0.01, "momentum": 0.9, "epochs": 10, "batch_size": 64,
                                 "loss": "cross_entropy"})
 def logistic_regression(in_features: int = 784, num_classes: int = 10, **_) -> SoftmaxRegression:
     """Softmax (multinomial logistic) regression on flattened inputs."""
