@@ -5,10 +5,14 @@
 (b) one LeNet-5 training step, batch 128 on 28×28 (conv 1->6 5×5 pad 2, relu, max-pool 2, conv 6->16 5×5, relu,
     max-pool 2, 400-120-84-10, cross-entropy, plain SGD), written with the functional ops.
 
-Run: python benchmarks/bench_conv.py
+Each benchmark alternates ours and PyTorch's over several rounds and keeps each one's minimum, so that a machine
+shared with other jobs slows both alike. ``--breakdown`` also times each forward/backward piece of the LeNet step.
+
+Run: python benchmarks/bench_conv.py [--rounds 5] [--breakdown]
 """
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
@@ -28,15 +32,18 @@ except ImportError:
     torch = None
 
 
-def best_of(fn, repeat=5, number=3):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return min(times)
+def interleaved(fns, rounds, number):
+    """The minimum over ``rounds`` of the mean time (ms) of ``number`` calls, for each of ``fns`` in turn each round."""
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - t0) / number * 1e3)
+    return best
 
 
 def conv_data(seed=0):
@@ -54,7 +61,7 @@ def conv_step(lib, conv):
         x.grad = w.grad = b.grad = None
         conv(x, w, b, padding=1).sum().backward()
 
-    return best_of(step) * 1e3
+    return step
 
 
 def lenet_data(seed=0):
@@ -86,21 +93,55 @@ def lenet_step(lib, conv, pool):
             for q in p:
                 q -= 0.01 * q.grad
 
-    return best_of(step, repeat=7, number=5) * 1e3
+    return step
+
+
+def lenet_pieces(lib, conv, pool):
+    """Forward and forward+backward of each LeNet-5 stage on its own, for ``--breakdown``."""
+    rng = np.random.default_rng(1)
+    X, _, arrays = lenet_data()
+    x = lib.from_numpy(X)
+    p = [lib.from_numpy(a).requires_grad_() for a in arrays]
+    a1 = lib.from_numpy(rng.standard_normal((128, 6, 28, 28)).astype(np.float32)).requires_grad_()
+    a2 = lib.from_numpy(rng.standard_normal((128, 6, 14, 14)).astype(np.float32)).requires_grad_()
+    f1 = lib.from_numpy(rng.standard_normal((128, 400)).astype(np.float32)).requires_grad_()
+    stages = {"conv1": lambda: conv(x, p[0], p[1], padding=2), "relu+pool1": lambda: pool(a1.relu(), 2),
+              "conv2": lambda: conv(a2, p[2], p[3]),
+              "mlp 400-120-84-10": lambda: ((f1 @ p[4].T + p[5]).relu() @ p[6].T + p[7]).relu() @ p[8].T + p[9]}
+
+    def fwd_bwd(f):
+        def run():
+            out = f()
+            out.backward(lib.ones_like(out))
+        return run
+
+    return {f"{name} {kind}": (g if kind == "fwd" else fwd_bwd(g)) for name, g in stages.items()
+            for kind in ("fwd", "fwd+bwd")}
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (the minimum is kept)")
+    ap.add_argument("--breakdown", action="store_true", help="also time each piece of the LeNet-5 step")
+    args = ap.parse_args()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}"
-          + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ", torch not installed"))
+          + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ", torch not installed")
+          + f", load average {load:.2f}")
     rows = [("conv2d 64x64x32x32, 3x3, 64->64, fwd+bwd (ms)",
-             lambda: conv_step(dg, conv2d), lambda: conv_step(torch, torch_f.conv2d)),
+             conv_step(dg, conv2d), conv_step(torch, torch_f.conv2d) if torch else None, 3),
             ("LeNet-5 training step, batch 128 (ms)",
-             lambda: lenet_step(dg, conv2d, max_pool2d), lambda: lenet_step(torch, torch_f.conv2d, torch_f.max_pool2d))]
+             lenet_step(dg, conv2d, max_pool2d),
+             lenet_step(torch, torch_f.conv2d, torch_f.max_pool2d) if torch else None, 10)]
+    if args.breakdown:
+        ours = lenet_pieces(dg, conv2d, max_pool2d)
+        theirs = lenet_pieces(torch, torch_f.conv2d, torch_f.max_pool2d) if torch else {}
+        rows += [(f"  LeNet {k} (ms)", ours[k], theirs.get(k), 10) for k in ours]
     print(f"{'benchmark':48s} {'deepgrad':>10s} {'pytorch':>10s} {'ratio':>7s}")
-    for name, ours, theirs in rows:
-        a = ours()
-        b = theirs() if torch else float("nan")
-        print(f"{name:48s} {a:10.2f} {b:10.2f} {a / b:7.2f}")
+    for name, mine, other, number in rows:
+        a, b = interleaved([mine, other], args.rounds, number) if other else (*interleaved([mine], args.rounds, number),
+                                                                            float("nan"))
+        print(f"{name:48s} {a:10.2f} {b:10.2f} {a / b:7.2f}", flush=True)
 
 
 if __name__ == "__main__":
