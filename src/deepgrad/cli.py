@@ -116,6 +116,8 @@ def cmd_train(args) -> int:
     Xtr, ytr, info = load_arrays(args.dataset, tr_split, args.data_dir, args.download)
     Xva, yva = load_arrays(args.dataset, va_split, args.data_dir, args.download)[:2] if va_split else (None, None)
     Xte, yte, _ = load_arrays(args.dataset, te_split, args.data_dir, args.download)
+    if recipe.get("train_on_val") and Xva is not None:  # final fit on train + val; the test split stays held out
+        Xtr, ytr, Xva, yva = np.concatenate([Xtr, Xva]), np.concatenate([ytr, yva]), None, None
     mean, std = float(Xtr.mean()), float(Xtr.std()) or 1.0
     norm = lambda a: (a - mean) / std  # noqa: E731
     num_classes = int(max(ytr.max(), yte.max())) + 1
@@ -153,7 +155,12 @@ def cmd_train(args) -> int:
     if args.resume:
         if not os.path.exists(ckpt.last_path):
             raise UsageError(f"--resume: no checkpoint at {ckpt.last_path}; train into --out {out} first")
-        trainer.resume(ckpt.last_path)
+        try:
+            trainer.resume(ckpt.last_path)
+        except (KeyError, RuntimeError, ValueError) as e:
+            raise UsageError(f"--resume: {ckpt.last_path} does not fit model {name!r}: {e}") from None
+        if monitor in trainer.history:  # so best.safetensors is only replaced by a better epoch, as without the break
+            ckpt.best = (min if ckpt.mode == "min" else max)(trainer.history[monitor])
         _say(args, f"resuming {name} from epoch {trainer.start_epoch} ({ckpt.last_path})")
     else:
         _say(args, f"training {name} on {args.dataset} ({len(ytr)} train"
