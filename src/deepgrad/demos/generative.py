@@ -1,0 +1,217 @@
+"""Generative-model demos on the bundled MNIST sample and a 2-D toy: autoencoders (vs PCA), a VAE with a 2-D
+latent space, and an MLP GAN learning a ring of eight Gaussians."""
+from __future__ import annotations
+
+import numpy as np
+
+import deepgrad as dg
+
+from ..models import VAE, Autoencoder, Discriminator, Generator, gan_train_step, vae_loss
+from ..nn import functional as F
+from . import demo
+from ._mlp_util import figure, mnist, pyplot, save
+
+
+def _fit(model, loss_fn, x: np.ndarray, epochs: int, batch: int, lr: float, seed: int = 0) -> list[float]:
+    rng = np.random.default_rng(seed)
+    opt = dg.optim.Adam(model.parameters(), lr=lr)
+    hist = []
+    for _ in range(epochs):
+        order, total = rng.permutation(len(x)), 0.0
+        for i in range(0, len(x), batch):
+            loss = loss_fn(x[order[i:i + batch]], rng)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(order[i:i + batch])
+        hist.append(total / len(x))
+    return hist
+
+
+def _pca_mse(x_train: np.ndarray, x_test: np.ndarray, k: int) -> float:
+    mean = x_train.mean(0)
+    _, _, vt = np.linalg.svd(x_train - mean, full_matrices=False)
+    p = vt[:k]
+    return float((((x_test - mean) @ p.T @ p + mean - x_test) ** 2).mean())
+
+
+@demo("autoencoder", "MLP autoencoders on MNIST digits: 32-D and 2-D codes vs PCA, a denoising variant, "
+                     "reconstructions and the 2-D code coloured by digit")
+def autoencoder(out: str, fast: bool) -> dict:
+    n, epochs = (500, 3) if fast else (5000, 15)
+    x, _ = mnist("train", n)
+    xt, yt = mnist("test", 200 if fast else 1000)
+    res, recon, codes = {}, {}, {}
+    for name, code, noise in (("code32", 32, 0.0), ("code2", 2, 0.0), ("denoising32", 32, 0.3)):
+        dg.manual_seed(0)
+        ae = Autoencoder([784, 256, code])
+
+        def loss_fn(xb, rng, ae=ae, noise=noise):
+            inp = xb + noise * rng.normal(size=xb.shape).astype(np.float32) if noise else xb
+            return F.mse_loss(ae(dg.tensor(inp)), dg.tensor(xb))
+
+        hist = _fit(ae, loss_fn, x, epochs, 64, 2e-3)
+        noisy = np.clip(xt + 0.3 * np.random.default_rng(1).normal(size=xt.shape), 0, 1).astype(np.float32)
+        with dg.no_grad():
+            rec = ae(dg.tensor(xt)).numpy()
+            rec_noisy = ae(dg.tensor(noisy)).numpy()
+            codes[name] = ae.encode(dg.tensor(xt)).numpy()
+        recon[name] = rec if not noise else rec_noisy
+        res[name] = {"train_loss": hist, "test_mse": float(((rec - xt) ** 2).mean()),
+                     "test_mse_from_noisy": float(((rec_noisy - xt) ** 2).mean())}
+    res["pca32_mse"], res["pca2_mse"] = _pca_mse(x, xt, 32), _pca_mse(x, xt, 2)
+    for k in ("code32", "code2", "denoising32"):
+        print(f"{k:>12}: test MSE {res[k]['test_mse']:.4f}, from noisy input (σ = 0.3) "
+              f"{res[k]['test_mse_from_noisy']:.4f}")
+    print(f"PCA with 32 / 2 components: test MSE {res['pca32_mse']:.4f} / {res['pca2_mse']:.4f}")
+
+    def draw_recon(path):
+        plt = pyplot()
+        rows = [("input", xt), ("noisy input", noisy), ("32-D code", recon["code32"]), ("2-D code", recon["code2"]),
+                ("denoised", recon["denoising32"])]
+        fig, axes = plt.subplots(len(rows), 10, figsize=(10, 1.1 * len(rows)))
+        for r, (label, imgs) in enumerate(rows):
+            for c in range(10):
+                axes[r, c].imshow(imgs[c].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+                axes[r, c].axis("off")
+            axes[r, 0].set_title(label, fontsize=8, loc="left")
+        save(fig, path)
+
+    def draw_codes(path):
+        plt = pyplot()
+        fig, ax = plt.subplots(figsize=(6, 5))
+        s = ax.scatter(codes["code2"][:, 0], codes["code2"][:, 1], c=yt, cmap="tab10", s=6)
+        fig.colorbar(s, ax=ax, label="digit")
+        ax.set_title("2-D autoencoder code of test digits")
+        save(fig, path)
+
+    res["figures"] = [figure(out, "autoencoder_reconstructions.png", draw_recon),
+                      figure(out, "autoencoder_codes.png", draw_codes)]
+    return res
+
+
+@demo("vae", "Variational autoencoder with a 2-D latent space on MNIST digits: ELBO per epoch, reconstructions, "
+             "samples from the prior and the decoded latent grid")
+def vae(out: str, fast: bool) -> dict:
+    n, epochs = (500, 3) if fast else (5000, 20)
+    x, _ = mnist("train", n)
+    xt, yt = mnist("test", 200 if fast else 1000)
+    dg.manual_seed(0)
+    model = VAE(784, (256,), latent_dim=2)
+
+    def loss_fn(xb, rng):
+        t = dg.tensor(xb)
+        logits, mu, logvar = model(t)
+        return vae_loss(logits, t, mu, logvar)
+
+    hist = _fit(model, loss_fn, x, epochs, 64, 2e-3)
+    elbo = [-v for v in hist]
+    model.eval()
+    with dg.no_grad():
+        logits, mu, logvar = model(dg.tensor(xt))
+        test_loss = vae_loss(logits, dg.tensor(xt), mu, logvar).item()
+        kl = float((-0.5 * (1 + logvar.numpy() - mu.numpy() ** 2 - np.exp(logvar.numpy()))).sum(1).mean())
+        recon = logits.sigmoid().numpy()
+        dg.manual_seed(1)
+        samples = model.sample(20).numpy()
+        g = np.linspace(-2.5, 2.5, 12)
+        grid = np.array([[a, b] for b in g[::-1] for a in g], np.float32)
+        grid_img = model.decode(dg.tensor(grid)).sigmoid().numpy()
+        means = mu.numpy()
+    print(f"ELBO per epoch (nats/image): {[round(v, 1) for v in elbo]}")
+    print(f"test: −ELBO {test_loss:.1f} nats/image, of which KL {kl:.2f}")
+
+    def draw(path):
+        plt = pyplot()
+        fig = plt.figure(figsize=(15, 6.5))
+        ax = fig.add_subplot(1, 3, 1)
+        ax.plot(range(1, len(elbo) + 1), elbo, "o-")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("ELBO (nats / image)")
+        ax2 = fig.add_subplot(1, 3, 2)
+        s = ax2.scatter(means[:, 0], means[:, 1], c=yt, cmap="tab10", s=6)
+        fig.colorbar(s, ax=ax2, label="digit")
+        ax2.set_title("latent means μ(x) of test digits")
+        ax3 = fig.add_subplot(1, 3, 3)
+        tiles = grid_img.reshape(12, 12, 28, 28).transpose(0, 2, 1, 3).reshape(12 * 28, 12 * 28)
+        ax3.imshow(tiles, cmap="gray", extent=(-2.5, 2.5, -2.5, 2.5))
+        ax3.set_title("decoder over the latent grid z ∈ [−2.5, 2.5]²")
+        save(fig, path)
+
+    def draw_samples(path):
+        plt = pyplot()
+        fig, axes = plt.subplots(3, 10, figsize=(10, 3.3))
+        for c in range(10):
+            for r, imgs in enumerate((xt, recon, samples)):
+                axes[r, c].imshow(imgs[c].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+                axes[r, c].axis("off")
+        for r, t in enumerate(("input", "reconstruction (z = μ)", "samples z ~ N(0, I)")):
+            axes[r, 0].set_title(t, fontsize=8, loc="left")
+        save(fig, path)
+
+    return {"elbo": elbo, "test_neg_elbo": test_loss, "test_kl": kl,
+            "figures": [figure(out, "vae.png", draw), figure(out, "vae_samples.png", draw_samples)]}
+
+
+
+def _ring(n: int, rng: np.random.Generator, modes: int = 8, radius: float = 2.0, std: float = 0.05) -> np.ndarray:
+    k = rng.integers(0, modes, n)
+    angle = 2 * np.pi * k / modes
+    return (np.stack([radius * np.cos(angle), radius * np.sin(angle)], 1) + std * rng.normal(size=(n, 2))).astype(
+        np.float32)
+
+
+def _mode_stats(samples: np.ndarray, modes: int = 8, radius: float = 2.0, tol: float = 0.3) -> tuple[int, float]:
+    """(modes holding at least 2 % of the samples within ``tol``, fraction of samples within ``tol`` of a mode)."""
+    angle = 2 * np.pi * np.arange(modes) / modes
+    centres = radius * np.stack([np.cos(angle), np.sin(angle)], 1)
+    d = np.linalg.norm(samples[:, None] - centres[None], axis=2)
+    near = d.min(1) < tol
+    counts = np.bincount(d.argmin(1)[near], minlength=modes)
+    return int((counts >= 0.02 * len(samples)).sum()), float(near.mean())
+
+
+@demo("gan", "An MLP GAN (non-saturating loss) learning a ring of 8 Gaussians: generated vs real samples over "
+             "training, modes covered")
+def gan(out: str, fast: bool) -> dict:
+    steps, batch = (300, 64) if fast else (3000, 128)
+    rng = np.random.default_rng(0)
+    dg.manual_seed(0)
+    G, D = Generator(8, 2, hidden=(128, 128)), Discriminator(2, hidden=(128, 128))  # noqa: N806
+    opt_g = dg.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = dg.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    z_fixed = dg.randn(1000, 8)
+    marks = sorted({0, steps // 10, steps // 3, steps})
+    snaps, hist = {}, {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
+    for step in range(steps + 1):
+        if step in marks:
+            with dg.no_grad():
+                snaps[step] = G(z_fixed).numpy()
+        if step == steps:
+            break
+        r = gan_train_step(G, D, opt_g, opt_d, dg.tensor(_ring(batch, rng)), dg.randn(batch, 8))
+        for k, v in r.items():
+            hist[k].append(v)
+    modes, quality = _mode_stats(snaps[steps])
+    print(f"after {steps} steps: {modes}/8 modes covered, {quality:.1%} of samples within 0.3 of a mode; "
+          f"D(real) {np.mean(hist['d_real'][-50:]):.2f}, D(fake) {np.mean(hist['d_fake'][-50:]):.2f}")
+    real = _ring(1000, np.random.default_rng(1))
+
+    def draw(path):
+        plt = pyplot()
+        fig, axes = plt.subplots(1, len(marks) + 1, figsize=(4 * (len(marks) + 1), 4))
+        for ax, step in zip(axes, marks):
+            ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:blue", alpha=0.3, label="real")
+            ax.scatter(snaps[step][:, 0], snaps[step][:, 1], s=2, c="tab:red", alpha=0.5, label="generated")
+            ax.set_xlim(-3, 3)
+            ax.set_ylim(-3, 3)
+            ax.set_title(f"step {step}")
+        axes[0].legend(loc="upper left", markerscale=4)
+        axes[-1].plot(hist["d_loss"], label="D loss", lw=0.6)
+        axes[-1].plot(hist["g_loss"], label="G loss", lw=0.6)
+        axes[-1].set_xlabel("step")
+        axes[-1].legend()
+        save(fig, path)
+
+    return {"steps": steps, "modes_covered": modes, "quality": quality,
+            "final": {k: float(np.mean(v[-50:])) for k, v in hist.items()}, "figure": figure(out, "gan.png", draw)}
