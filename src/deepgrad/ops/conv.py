@@ -7,7 +7,8 @@ backward pass is a pair of Functions that are each other's adjoints, so double b
 
 * ``ConvNd(x, w, b) = y`` (the bias is added in place; its gradient sums g over all dims but C_out);
 * ``ConvInputGrad(g, w)`` = the gradient w.r.t. x = the *transposed* convolution: GEMM to columns, then col2im,
-  which adds the columns back with one strided slice-add per kernel offset (no ``add.at``);
+  which adds the columns back with one strided slice-add per kernel offset (no ``add.at``); with stride 1, when
+  cheaper, a plain convolution of the padded g with the flipped, channel-transposed weight instead;
 * ``ConvWeightGrad(x, g)`` = the gradient w.r.t. w: per-sample GEMMs against the columns of x, summed.
 
 Each one's backward is written with the other two. The forward keeps its column buffer for the weight gradient and
@@ -215,6 +216,35 @@ def _conv_wgrad(g, cols, w_shape, groups: int):
     return xp.ascontiguousarray(dw.swapaxes(-1, -2)).reshape(w_shape)
 
 
+def _conv_forward(x, w, b, g: Geometry):
+    """(y, columns of x): the convolution's output as a contiguous (N, C_out, *o) array."""
+    by_sample = per_sample(g, x.shape[1], w.shape[0])
+    cols = im2col(x, g, by_sample)
+    y = _conv_gemm(w, cols, g.groups)
+    if b is not None:
+        y += b[:, None]
+    return _from_stack(y, x.shape[0], g.out, by_sample), cols
+
+
+def _full_correlation(g: Geometry, c: int, cout: int):
+    """For stride 1, the input gradient is itself a convolution: the gradient, padded by dilation·(k − 1) − pad,
+    correlated with the weight flipped in space and transposed in channels. Its Geometry when that is valid and
+    its column buffer is no larger than col2im's (C_out·Πsize ≤ C_in·Πo), else None."""
+    if any(s != 1 for s in g.stride) or cout * math.prod(g.size) > c * math.prod(g.out):
+        return None
+    pads = [(d * (k - 1) - lo, d * (k - 1) - hi) for k, d, (lo, hi) in zip(g.kernel, g.dilation, g.pads)]
+    if min(min(p) for p in pads) < 0:
+        return None
+    return Geometry(g.out, g.kernel, g.stride, g.dilation, pads, g.groups, out=g.size)
+
+
+def _flipped_transposed(w, groups: int):
+    """w (C_out, C_in/G, *k) -> (C_in, C_out/G, *k) flipped in every spatial dim, group by group."""
+    cout, cin_g, *k = w.shape
+    wt = w.reshape(groups, cout // groups, cin_g, *k).swapaxes(1, 2).reshape(cin_g * groups, cout // groups, *k)
+    return array_module(w).ascontiguousarray(wt[(slice(None), slice(None)) + (slice(None, None, -1),) * len(k)])
+
+
 class ConvNd(Function):
     """y = conv(x, w) + b: out(n, j) = b(j) + Σ_k w(j, k) ⋆ x(n, k) over the channels k of j's group."""
 
@@ -224,13 +254,9 @@ class ConvNd(Function):
         self.g, self.keep_columns = g, keep_columns
 
     def forward(self, x, w, b=None):
-        by_sample = per_sample(self.g, x.shape[1], w.shape[0])
-        cols = im2col(x, self.g, by_sample)
+        y, cols = _conv_forward(x, w, b, self.g)
         self._cols = cols if self.keep_columns else None
-        y = _conv_gemm(w, cols, self.g.groups)
-        if b is not None:
-            y += b[:, None]
-        return _from_stack(y, x.shape[0], self.g.out, by_sample)
+        return y
 
     def backward(self, grad):
         x, w = self.inputs[:2]
@@ -255,6 +281,9 @@ class ConvInputGrad(Function):
 
     def forward(self, grad, w):
         n, c = self.x_shape[:2]
+        full = _full_correlation(self.g, c, grad.shape[1])
+        if full is not None:
+            return _conv_forward(grad, _flipped_transposed(w, self.g.groups), None, full)[0]
         by_sample = per_sample(self.g, c, grad.shape[1])
         cols = _conv_gemm_t(w, _to_stack(grad, by_sample), self.g.groups)
         return col2im(cols, self.g, n, c, by_sample)
