@@ -38,7 +38,7 @@ def _pca_mse(x_train: np.ndarray, x_test: np.ndarray, k: int) -> float:
 @demo("autoencoder", "MLP autoencoders on MNIST digits: 32-D and 2-D codes vs PCA, a denoising variant, "
                      "reconstructions and the 2-D code coloured by digit")
 def autoencoder(out: str, fast: bool) -> dict:
-    n, epochs = (500, 3) if fast else (5000, 15)
+    n, epochs = (500, 3) if fast else (5000, 8)
     x, _ = mnist("train", n)
     xt, yt = mnist("test", 200 if fast else 1000)
     res, recon, codes = {}, {}, {}
