@@ -49,7 +49,7 @@ def is_tensor(obj) -> bool:
 def __getattr__(name):  # heavier sub-packages load on first use
     import importlib
 
-    if name in ("nn", "optim", "data", "train", "models", "viz", "tools", "utils"):
+    if name in ("nn", "optim", "data", "train", "models", "viz", "tools", "demos", "rl", "serialization"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".serialization", __name__), name)
