@@ -145,8 +145,13 @@ class WindowScatter(Function):
         xp = array_module(grad)
         acc = xp.zeros(grad.shape[:2] + self.g.padded, dtype=grad.dtype)
         zero = xp.zeros((), dtype=grad.dtype)
+        lead = (slice(None), slice(None))
+        overlapping = self.g.overlapping()
         for i, (_, sl) in enumerate(self.g.offsets()):
-            acc[(slice(None), slice(None)) + sl] += xp.where(self.arg == i, grad, zero)
+            if overlapping:
+                acc[lead + sl] += xp.where(self.arg == i, grad, zero)
+            else:  # each input position is in at most one window: assign, nothing to add up
+                acc[lead + sl] = xp.where(self.arg == i, grad, zero)
         return _crop(acc, self.g)
 
     def backward(self, gg):
