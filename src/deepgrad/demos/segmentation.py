@@ -15,7 +15,8 @@ CLASSES = ("background", "disc", "square")
 
 def shapes(n: int, size: int = 32, seed: int = 0) -> tuple:
     """n grey images (n, 1, size, size) with 1–3 discs and squares of equal brightness on noise, and their label
-    maps (n, size, size): 0 background, 1 disc, 2 square (later shapes drawn over earlier ones).
+    maps (n, size, size): 0 background, 1 disc, 2 square (later shapes drawn over earlier ones). A disc has radius r
+    and a square half-side r, with r uniform in [size/8, size/4]: big enough for corners and curved edges to differ.
 
     Discs and squares have the same intensity, so telling them apart takes the shape of a neighbourhood, not the
     pixel value: the job of the encoder's receptive field, while the decoder's skip connections keep edges sharp.
@@ -26,13 +27,13 @@ def shapes(n: int, size: int = 32, seed: int = 0) -> tuple:
     masks = np.zeros((n, size, size), np.int64)
     for i in range(n):
         for _ in range(rng.integers(1, 4)):
-            r = rng.uniform(3, size / 5)
+            r = rng.uniform(size / 8, size / 4)
             cy, cx = rng.uniform(r, size - r, 2)
             if rng.random() < 0.5:
                 inside = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
                 masks[i][inside] = 1
             else:
-                inside = (np.abs(yy - cy) <= r * 0.9) & (np.abs(xx - cx) <= r * 0.9)
+                inside = (np.abs(yy - cy) <= r) & (np.abs(xx - cx) <= r)
                 masks[i][inside] = 2
             images[i, 0][inside] = 1.0
     images += rng.normal(0, 0.15, images.shape).astype(np.float32)
@@ -52,9 +53,13 @@ def iou(pred: np.ndarray, target: np.ndarray, num_classes: int) -> list:
 @demo("segmentation", "A small U-Net labels every pixel of synthetic images as background, disc or square: "
       "pixel accuracy and IoU")
 def segmentation(out: str, fast: bool) -> dict:
-    n_train, steps, batch, width = (128, 40, 8, 8) if fast else (1024, 250, 16, 8)
+    n_train, steps, batch, width = (128, 60, 8, 8) if fast else (1024, 400, 16, 8)
     x, m = shapes(n_train, seed=0)
     xv, mv = shapes(64 if fast else 200, seed=1)
+    # most pixels are background: weight class c by 1/√(frequency of c), so that the shapes' pixels count more
+    freq = np.bincount(m.ravel(), minlength=len(CLASSES)) / m.size
+    weight = 1.0 / np.sqrt(freq)
+    weight = dg.tensor((weight * len(CLASSES) / weight.sum()).astype(np.float32))
     dg.manual_seed(0)
     net = UNet(1, len(CLASSES), depth=2, base_width=width)
     opt = dg.optim.Adam(net.parameters(), lr=3e-3)
@@ -63,7 +68,8 @@ def segmentation(out: str, fast: bool) -> dict:
     net.train()
     for _ in range(steps):
         idx = rng.integers(0, n_train, batch)
-        loss = F.cross_entropy(net(dg.tensor(x[idx])), dg.tensor(m[idx]))  # per-pixel cross-entropy
+        # per-pixel cross-entropy, class-weighted: Σ w_y·(−log p_y) / Σ w_y over the pixels
+        loss = F.cross_entropy(net(dg.tensor(x[idx])), dg.tensor(m[idx]), weight=weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -76,8 +82,10 @@ def segmentation(out: str, fast: bool) -> dict:
     base = float((mv == 0).mean())
     print(f"U-Net (depth 2, width {width}, {sum(p.numel() for p in net.parameters()):,} parameters), {steps} steps "
           f"on {n_train} images; {len(xv)} held-out images:")
-    table(["metric", "value"], [["pixel accuracy", pixel_acc], ["all-background baseline", base]] +
-          [[f"IoU {c}", v] for c, v in zip(CLASSES, ious)] + [["mean IoU", float(np.nanmean(ious))]])
+    table(["metric", "value"], [["pixel accuracy", pixel_acc], ["all-background baseline", base],
+                                ["mean IoU", float(np.nanmean(ious))]])
+    # Dice 2|P ∩ T| / (|P| + |T|) = 2·IoU / (1 + IoU)
+    table(["class", "IoU", "Dice"], [[c, v, 2 * v / (1 + v)] for c, v in zip(CLASSES, ious)])
 
     def draw(p):
         plt = pyplot()
