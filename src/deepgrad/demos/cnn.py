@@ -64,7 +64,7 @@ def trained_lenet(fast: bool) -> tuple:
     return net, losses
 
 
-LENET_STEPS = {True: (40, 32), False: (300, 64)}  # (Adam steps, batch size) for fast / full mode
+LENET_STEPS = {True: (120, 32), False: (600, 64)}  # (Adam steps, batch size) for fast / full mode
 
 
 def predict(model, x: np.ndarray, batch_size: int = 500) -> np.ndarray:
