@@ -247,3 +247,19 @@ def test_broadcasting_binary_ops_grad_shapes_and_values(data):
     np.testing.assert_allclose(out.detach().numpy(), ref(a_np, b_np))
     out.sum().backward()
     assert a.grad.shape == a.shape and b.grad.shape == b.shape
+
+
+def test_indexing_consumers_accumulate_in_place_correctly():
+    x = leaf(5, 3)
+    y = x * 2.0  # an inner node read by many indexing consumers and one dense consumer
+    h = y.exp()
+    h.retain_grad()
+    parts = [y[t] * float(t + 1) for t in range(5)] + [y[[0, 0, 4]].sum(0), y.sum(0)]
+    total = sum(p.sum() for p in parts) + h.sum()
+    total.backward()
+    weights = np.arange(1, 6, dtype=float)[:, None] + 1.0
+    weights[0] += 2.0
+    weights[4] += 1.0
+    expected = 2.0 * (weights + np.exp(2 * x.detach().numpy()))
+    np.testing.assert_allclose(x.grad.numpy(), expected)
+    np.testing.assert_allclose(h.grad.numpy(), 1.0)

@@ -66,10 +66,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
     are returned instead (a list, ``None`` where a target is unreachable).
     """
     from ..ops.shape import sum_to
+    from ..tensor import Tensor
 
     root_nodes = [r.grad_fn for r in roots]
     deps = _collect([n for n in root_nodes if n is not None])
     grads: dict = {}
+    owned = set()  # nodes whose accumulated gradient is a buffer the engine made itself: safe to add into in place
     results = None
     if targets is not None:
         useful = _useful(deps, targets)
@@ -110,7 +112,17 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
             if not skip:
                 if node.saves_inputs:
                     node._check_versions()
-                in_grads = node.backward(g)
+                fn0 = node.inputs[0].grad_fn if node.accumulates and not create_graph else None
+                if fn0 is not None:
+                    # a sparse adjoint (x[key]): add g into the input's gradient buffer instead of building a
+                    # zero tensor of the input's size per consumer (unbinding a sequence would go quadratic)
+                    acc = grads.get(fn0)
+                    if acc is not None and fn0 not in owned:
+                        acc = acc.detach().clone()
+                    grads[fn0] = Tensor._wrap(node.backward_into(None if acc is None else acc._data, g._data))
+                    owned.add(fn0)
+                else:
+                    in_grads = node.backward(g)
             inputs = node.inputs
             for i, t in enumerate(inputs):
                 fn = t.grad_fn
@@ -125,7 +137,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
                         elif t.requires_grad:
                             _accumulate_leaf(t, gi, create_graph)
                     elif fn in grads:
-                        grads[fn] = grads[fn] + gi
+                        if fn in owned and gi.dtype == grads[fn].dtype:
+                            grads[fn]._data += gi._data
+                        else:
+                            grads[fn] = grads[fn] + gi
+                            if not create_graph:
+                                owned.add(fn)
                     else:
                         grads[fn] = gi
                 if fn is not None:

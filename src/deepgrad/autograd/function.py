@@ -25,11 +25,14 @@ class Function:
     * ``saves_inputs`` lists the indices of inputs whose *values* backward reads: changing one of them in place
       between forward and backward is detected by the version counter and raises;
     * ``saves_output = True`` keeps the output array; ``self.output()`` returns it as a Tensor attached to this node;
-    * ``self.needs_input_grad[i]`` says whether input ``i`` wants a gradient.
+    * ``self.needs_input_grad[i]`` says whether input ``i`` wants a gradient;
+    * ``accumulates = True`` with ``backward_into(acc, g) -> array`` (arrays, ``acc`` None or a buffer of the input's
+      shape to add into) lets a sparse adjoint such as indexing skip materialising a full-size gradient.
     """
 
     saves_inputs: tuple = ()
     saves_output: bool = False
+    accumulates: bool = False  # has backward_into(acc, g): adds its one input's gradient into a buffer
     inputs: tuple = ()
     needs_input_grad: tuple = ()
 

@@ -45,6 +45,8 @@ def _convert_key(key):
 class GetItem(Function):
     """x[key]; the gradient lands back at the indexed positions (summed where an index repeats)."""
 
+    accumulates = True
+
     def __init__(self, key):
         self.key = key
 
@@ -54,6 +56,16 @@ class GetItem(Function):
 
     def backward(self, g):
         return (IndexPut(self.key, self.in_shape)(g),)
+
+    def backward_into(self, acc, g):
+        xp = array_module(g)
+        if acc is None:
+            acc = xp.zeros(self.in_shape, dtype=g.dtype)
+        if _is_advanced(self.key):
+            _add_at(xp, acc, self.key, g)
+        else:
+            acc[self.key] += g
+        return acc
 
 
 class IndexPut(Function):
