@@ -10,13 +10,14 @@ Run: python benchmarks/bench_autograd.py
 from __future__ import annotations
 
 import os
-import platform
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+sys.path.insert(0, os.path.dirname(__file__))
+import _bench  # noqa: E402
+
 import deepgrad as dg  # noqa: E402
 
 try:
@@ -27,17 +28,6 @@ except ImportError:
 CHAIN = 300
 
 
-def best_of(fn, repeat=7, number=5):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return min(times)
-
-
 def chain(lib, x):
     for _ in range(CHAIN // 3):
         x = x * 1.001
@@ -46,24 +36,14 @@ def chain(lib, x):
     return x.sum()
 
 
-def per_op_ours():
-    x = dg.randn(16, requires_grad=True)
+def per_op_step(lib):
+    x = lib.randn(16, requires_grad=True)
 
     def step():
         x.grad = None
-        chain(dg, x).backward()
+        chain(lib, x).backward()
 
-    return best_of(step) / (CHAIN + 1) * 1e6
-
-
-def per_op_torch():
-    x = torch.randn(16, requires_grad=True)
-
-    def step():
-        x.grad = None
-        chain(torch, x).backward()
-
-    return best_of(step) / (CHAIN + 1) * 1e6
+    return step
 
 
 def mlp_data(seed=0):
@@ -98,7 +78,7 @@ def mlp_ours():
             b += p.grad._data
             p._data -= 0.01 * b
 
-    return best_of(step, repeat=9, number=10) * 1e3
+    return step
 
 
 def mlp_torch():
@@ -119,20 +99,19 @@ def mlp_torch():
         loss.backward()
         opt.step()
 
-    return best_of(step, repeat=9, number=10) * 1e3
+    return step
 
 
-def main():
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}"
-          + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ", torch not installed"))
-    rows = [("per-op overhead, fwd+bwd (µs/op)", per_op_ours, per_op_torch),
-            ("MLP 784-256-256-10 step, batch 128 (ms)", mlp_ours, mlp_torch)]
-    print(f"{'benchmark':44s} {'deepgrad':>10s} {'pytorch':>10s} {'ratio':>7s}")
-    for name, ours, theirs in rows:
-        a = ours()
-        b = theirs() if torch else float("nan")
-        print(f"{name:44s} {a:10.2f} {b:10.2f} {a / b:7.2f}")
+def build_rows(args, side):
+    if side == "pytorch" and torch is None:
+        return [(name, None, 1) for name in NAMES]
+    lib = dg if side == "deepgrad" else torch
+    return [(NAMES[0], per_op_step(lib), 5, 1e3 / (CHAIN + 1)),
+            (NAMES[1], mlp_ours() if side == "deepgrad" else mlp_torch(), 10)]
+
+
+NAMES = ["per-op overhead, fwd+bwd (µs/op)", "MLP 784-256-256-10 step, batch 128 (ms)"]
 
 
 if __name__ == "__main__":
-    main()
+    _bench.main(__file__, __doc__.splitlines()[0], build_rows)

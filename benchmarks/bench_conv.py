@@ -12,15 +12,15 @@ Run: python benchmarks/bench_conv.py [--rounds 5] [--breakdown]
 """
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+sys.path.insert(0, os.path.dirname(__file__))
+import _bench  # noqa: E402
+
 import deepgrad as dg  # noqa: E402
 from deepgrad.ops.conv import conv2d  # noqa: E402
 from deepgrad.ops.pool import max_pool2d  # noqa: E402
@@ -30,20 +30,6 @@ try:
     import torch.nn.functional as torch_f
 except ImportError:
     torch = None
-
-
-def interleaved(fns, rounds, number):
-    """The minimum over ``rounds`` of the mean time (ms) of ``number`` calls, for each of ``fns`` in turn each round."""
-    for fn in fns:
-        fn()
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            best[i] = min(best[i], (time.perf_counter() - t0) / number * 1e3)
-    return best
 
 
 def conv_data(seed=0):
@@ -119,30 +105,17 @@ def lenet_pieces(lib, conv, pool):
             for kind in ("fwd", "fwd+bwd")}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (the minimum is kept)")
-    ap.add_argument("--breakdown", action="store_true", help="also time each piece of the LeNet-5 step")
-    args = ap.parse_args()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}"
-          + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ", torch not installed")
-          + f", load average {load:.2f}")
-    rows = [("conv2d 64x64x32x32, 3x3, 64->64, fwd+bwd (ms)",
-             conv_step(dg, conv2d), conv_step(torch, torch_f.conv2d) if torch else None, 3),
-            ("LeNet-5 training step, batch 128 (ms)",
-             lenet_step(dg, conv2d, max_pool2d),
-             lenet_step(torch, torch_f.conv2d, torch_f.max_pool2d) if torch else None, 10)]
+def build_rows(args, side):
+    if side == "pytorch" and torch is None:
+        return [(n, None, 1) for n in ("conv2d", "lenet")]
+    lib, conv, pool = (dg, conv2d, max_pool2d) if side == "deepgrad" else (torch, torch_f.conv2d, torch_f.max_pool2d)
+    rows = [("conv2d 64x64x32x32, 3x3, 64->64, fwd+bwd (ms)", conv_step(lib, conv), 3),
+            ("LeNet-5 training step, batch 128 (ms)", lenet_step(lib, conv, pool), 10)]
     if args.breakdown:
-        ours = lenet_pieces(dg, conv2d, max_pool2d)
-        theirs = lenet_pieces(torch, torch_f.conv2d, torch_f.max_pool2d) if torch else {}
-        rows += [(f"  LeNet {k} (ms)", ours[k], theirs.get(k), 10) for k in ours]
-    print(f"{'benchmark':48s} {'deepgrad':>10s} {'pytorch':>10s} {'ratio':>7s}")
-    for name, mine, other, number in rows:
-        a, b = interleaved([mine, other], args.rounds, number) if other else (*interleaved([mine], args.rounds, number),
-                                                                            float("nan"))
-        print(f"{name:48s} {a:10.2f} {b:10.2f} {a / b:7.2f}", flush=True)
+        rows += [(f"  LeNet {k} (ms)", fn, 10) for k, fn in lenet_pieces(lib, conv, pool).items()]
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    _bench.main(__file__, __doc__.splitlines()[0], build_rows,
+                {"--breakdown": {"action": "store_true", "help": "also time each piece of the LeNet-5 step"}})

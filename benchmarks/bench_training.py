@@ -8,24 +8,24 @@
     batch 128 on 28×28, cross-entropy, SGD with momentum 0.9;
 (e) the mnist-cnn model (deepgrad's default for ``deepgrad train``) with Adam, batch 64 — the step its recipe runs.
 
-Timings are the minimum over interleaved rounds (ours and PyTorch's alternate), in ms per step. Targets: (a), (b)
+Timings are the minimum over rounds, in ms per step, each library timed in its own process (see _bench.py). Targets: (a), (b)
 ≤ 1.0× PyTorch; (a) ≈ (c); (d) ≤ 1.25× PyTorch.
 
 Run: python benchmarks/bench_training.py [--rounds 7] [--profile]
 """
 from __future__ import annotations
 
-import argparse
 import cProfile
 import os
-import platform
 import pstats
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+sys.path.insert(0, os.path.dirname(__file__))
+import _bench  # noqa: E402
+
 import deepgrad as dg  # noqa: E402
 import deepgrad.nn.functional as F  # noqa: E402
 
@@ -34,20 +34,6 @@ try:
     import torch.nn.functional as torch_f
 except ImportError:
     torch = None
-
-
-def interleaved(fns, rounds, number):
-    """The minimum over ``rounds`` of the mean time (ms) of ``number`` calls, for each of ``fns`` in turn each round."""
-    for fn in fns:
-        fn()
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            best[i] = min(best[i], (time.perf_counter() - t0) / number * 1e3)
-    return best
 
 
 def batch(shape, seed=0):
@@ -136,35 +122,16 @@ def raw_mlp_step():
     return step
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds (the minimum is kept)")
-    ap.add_argument("--profile", action="store_true", help="cProfile our MLP-Adam and LeNet-5 steps (top functions)")
-    args = ap.parse_args()
+def build_rows(args, side):
     dg.manual_seed(0)
     if torch is not None:
         torch.manual_seed(0)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}"
-          + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else ", torch not installed")
-          + f", load average {load:.2f}")
     mlp_sgd = pair(lambda: mlp(dg), lambda: mlp(torch), "sgd", (128, 784))
     mlp_adam = pair(lambda: mlp(dg), lambda: mlp(torch), "adam", (128, 784))
     lenet_sgd = pair(lambda: lenet(dg), lambda: lenet(torch), "sgd", (128, 1, 28, 28))
     cnn_adam = pair(lambda: dg.models.get_model("mnist-cnn"), torch_mnist_cnn, "adam", (64, 1, 28, 28))
-    rows = [("MLP 784-256-256-10, nn layers, SGD momentum (ms)", *mlp_sgd, 20),
-            ("MLP 784-256-256-10, nn layers, Adam (ms)", *mlp_adam, 20),
-            ("MLP 784-256-256-10, raw ops (bench_autograd) (ms)", raw_mlp_step(), mlp_sgd[1], 20),
-            ("LeNet-5 28x28, batch 128, SGD momentum (ms)", *lenet_sgd, 5),
-            ("mnist-cnn, batch 64, Adam (ms)", *cnn_adam, 5)]
-    print(f"{'training step':52s} {'deepgrad':>10s} {'pytorch':>10s} {'ratio':>7s}")
-    for name, mine, other, number in rows:
-        if other is None:
-            a, b = interleaved([mine], args.rounds, number)[0], float("nan")
-        else:
-            a, b = interleaved([mine, other], args.rounds, number)
-        print(f"{name:52s} {a:10.2f} {b:10.2f} {a / b:7.2f}", flush=True)
-    if args.profile:
+    k = 0 if side == "deepgrad" else 1
+    if side == "deepgrad" and args.profile:
         for name, fn in (("MLP + Adam", mlp_adam[0]), ("LeNet-5 + SGD", lenet_sgd[0])):
             prof = cProfile.Profile()
             prof.enable()
@@ -173,7 +140,13 @@ def main():
             prof.disable()
             print(f"\n--- cProfile, 20 steps of {name} (sorted by own time) ---")
             pstats.Stats(prof).sort_stats("tottime").print_stats(12)
+    return [("MLP 784-256-256-10, nn layers, SGD momentum (ms)", mlp_sgd[k], 20),
+            ("MLP 784-256-256-10, nn layers, Adam (ms)", mlp_adam[k], 20),
+            ("MLP 784-256-256-10, raw ops (bench_autograd) (ms)", raw_mlp_step() if k == 0 else mlp_sgd[1], 20),
+            ("LeNet-5 28x28, batch 128, SGD momentum (ms)", lenet_sgd[k], 5),
+            ("mnist-cnn, batch 64, Adam (ms)", cnn_adam[k], 5)]
 
 
 if __name__ == "__main__":
-    main()
+    _bench.main(__file__, __doc__.splitlines()[0], build_rows,
+                {"--profile": {"action": "store_true", "help": "cProfile our MLP-Adam and LeNet-5 steps"}})
