@@ -131,11 +131,49 @@ def per_sample(g: Geometry, c: int, cout: int) -> bool:
     return cout // g.groups * c // g.groups * math.prod(g.kernel) * math.prod(g.out) <= _PER_SAMPLE_MNK
 
 
+# Stride-1 convolutions use "wide" columns. Flatten the padded input's spatial dims; an output position then reads,
+# for each kernel offset, the flat input at (its own flat index + the offset's flat shift), so for one offset all
+# outputs read ONE contiguous run — if the output grid is taken as wide as the padded input (o₁ × P₂ × … × P_k
+# positions, the extra ones per row being junk that is cropped after the GEMM). Copying long runs instead of rows of
+# o_k elements makes im2col and col2im several times faster for small images, for ≈ P_k/o_k more GEMM work.
+def is_wide(g: Geometry) -> bool:
+    return all(st == 1 for st in g.stride)
+
+
+def _wide_geometry(g: Geometry):
+    """(flat shift of each kernel offset's step per dim, run length L, flat length needed) for wide columns."""
+    p = g.padded
+    step = [d * math.prod(p[i + 1:]) for i, d in enumerate(g.dilation)]
+    run = g.out[0] * math.prod(p[1:])
+    need = sum((k - 1) * st for k, st in zip(g.kernel, step)) + run
+    return step, run, max(need, math.prod(p))
+
+
+def _wide_flat(xpad, length: int):
+    """The padded input (N, C, *P) flattened to (N, C, length), zero-extended past its end."""
+    xp = array_module(xpad)
+    n, c = xpad.shape[:2]
+    flat = xp.ascontiguousarray(xpad).reshape(n, c, -1)
+    if flat.shape[2] < length:
+        ext = xp.zeros((n, c, length), dtype=flat.dtype)
+        ext[..., :flat.shape[2]] = flat
+        flat = ext
+    return flat
+
+
 def im2col(x, g: Geometry, by_sample: bool):
-    """The column buffer of x (N, C, *size): a contiguous (N, C·Πk, Πo) stack if ``by_sample``, else (1, C·Πk, N·Πo)."""
+    """The column buffer of x (N, C, *size): a contiguous (N, C·Πk, M) stack if ``by_sample``, else (1, C·Πk, N·M);
+    M = Πo, or the wide run length for stride 1 (see :func:`is_wide`)."""
     xp = array_module(x)
-    view = window_view(pad_array(x, g.pads), g, columns=True)
     n, k = x.shape[0], x.shape[1] * math.prod(g.kernel)
+    if is_wide(g):
+        step, run, length = _wide_geometry(g)
+        flat = _wide_flat(pad_array(x, g.pads), length)
+        sn, sc, se = flat.strides
+        view = xp.lib.stride_tricks.as_strided(flat, shape=(n, x.shape[1], *g.kernel, run),
+                                               strides=(sn, sc, *(se * st for st in step), se), writeable=False)
+    else:
+        view = window_view(pad_array(x, g.pads), g, columns=True)
     if by_sample:
         return xp.ascontiguousarray(view).reshape(n, k, -1)
     return xp.ascontiguousarray(xp.moveaxis(view, 0, 1 + len(g.kernel))).reshape(1, k, -1)
@@ -145,31 +183,49 @@ def col2im(cols, g: Geometry, n: int, c: int, by_sample: bool):
     """The adjoint of :func:`im2col`: a column stack summed back into an (N, C, *size) array."""
     xp = array_module(cols)
     nd = len(g.kernel)
+    lead = (slice(None), slice(None))
+    crop = lead + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))
+    if is_wide(g):
+        step, run, length = _wide_geometry(g)
+        cols = cols.reshape((n, c, *g.kernel, run)) if by_sample else \
+            xp.moveaxis(cols.reshape((c, *g.kernel, n, run)), 1 + nd, 0)
+        acc = xp.zeros((n, c, length), dtype=cols.dtype)
+        for k in itertools.product(*(range(kk) for kk in g.kernel)):
+            off = sum(ki * st for ki, st in zip(k, step))
+            acc[..., off:off + run] += cols[lead + k]
+        return acc[..., :math.prod(g.padded)].reshape(n, c, *g.padded)[crop]
     if by_sample:
         cols = cols.reshape((n, c, *g.kernel, *g.out))
     else:
         cols = xp.moveaxis(cols.reshape((c, *g.kernel, n, *g.out)), 1 + nd, 0)
     acc = xp.zeros((n, c, *g.padded), dtype=cols.dtype)
-    lead = (slice(None), slice(None))
     for k, sl in g.offsets():
         acc[lead + sl] += cols[lead + k]
-    return acc[lead + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))]
+    return acc[crop]
 
 
-def _to_stack(a, by_sample: bool):
-    """(N, C, *o) -> the (B, C, M) stack layout of the columns."""
+def _to_stack(a, g: Geometry, by_sample: bool):
+    """(N, C, *o) -> the (B, C, M) stack layout of the columns (zero in the junk positions of wide columns)."""
+    xp = array_module(a)
     n, c = a.shape[:2]
+    if is_wide(g):
+        wide = xp.zeros((n, c, g.out[0], *g.padded[1:]), dtype=a.dtype)
+        wide[(slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])] = a
+        a = wide
     if by_sample:
         return a.reshape(n, c, -1)
-    return array_module(a).ascontiguousarray(a.swapaxes(0, 1)).reshape(1, c, -1)
+    return xp.ascontiguousarray(a.swapaxes(0, 1)).reshape(1, c, -1)
 
 
-def _from_stack(y, n: int, out: tuple, by_sample: bool):
-    """A (B, C, M) stack -> a contiguous (N, C, *out) array."""
+def _from_stack(y, n: int, g: Geometry, by_sample: bool):
+    """A (B, C, M) stack -> a contiguous (N, C, *out) array (cropping the junk of wide columns)."""
+    xp = array_module(y)
     c = y.shape[1]
-    if by_sample:
-        return y.reshape(n, c, *out)
-    return array_module(y).ascontiguousarray(y.reshape(c, n, *out).swapaxes(0, 1))
+    grid = (g.out[0], *g.padded[1:]) if is_wide(g) else g.out
+    y = y.reshape(n, c, *grid) if by_sample else y.reshape(c, n, *grid).swapaxes(0, 1)
+    if is_wide(g):
+        y = y[(slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])]
+    return xp.ascontiguousarray(y)
 
 
 def _conv_gemm(w, cols, groups: int):
@@ -223,7 +279,7 @@ def _conv_forward(x, w, b, g: Geometry):
     y = _conv_gemm(w, cols, g.groups)
     if b is not None:
         y += b[:, None]
-    return _from_stack(y, x.shape[0], g.out, by_sample), cols
+    return _from_stack(y, x.shape[0], g, by_sample), cols
 
 
 def _full_correlation(g: Geometry, c: int, cout: int):
@@ -285,7 +341,7 @@ class ConvInputGrad(Function):
         if full is not None:
             return _conv_forward(grad, _flipped_transposed(w, self.g.groups), None, full)[0]
         by_sample = per_sample(self.g, c, grad.shape[1])
-        cols = _conv_gemm_t(w, _to_stack(grad, by_sample), self.g.groups)
+        cols = _conv_gemm_t(w, _to_stack(grad, self.g, by_sample), self.g.groups)
         return col2im(cols, self.g, n, c, by_sample)
 
     def backward(self, gg):
@@ -311,7 +367,7 @@ class ConvWeightGrad(Function):
         cols = self.__dict__.pop("_cols", None)
         if cols is None:
             cols = im2col(x, self.g, by_sample)
-        return _conv_wgrad(_to_stack(grad, by_sample), cols, self.w_shape, self.g.groups)
+        return _conv_wgrad(_to_stack(grad, self.g, by_sample), cols, self.w_shape, self.g.groups)
 
     def backward(self, gw):
         x, grad = self.inputs
