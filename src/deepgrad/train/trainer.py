@@ -128,6 +128,7 @@ class Trainer:
         try:
             for epoch in range(self.start_epoch, epochs):
                 self.epoch = epoch
+                lr = float(self.optimizer.param_groups[0]["lr"])  # the rate this epoch trains with
                 logs = self._train_epoch(train_loader)
                 if val_loader is not None and not self.abort_epoch:
                     logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
@@ -136,7 +137,7 @@ class Trainer:
                         self.scheduler.step(logs.get("val_loss", logs["loss"]))
                     else:
                         self.scheduler.step()
-                logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
+                logs["lr"] = lr
                 self.history.append(epoch, logs)
                 self.start_epoch = epoch + 1
                 self._call("on_epoch_end", epoch, logs)
