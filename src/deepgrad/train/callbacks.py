@@ -185,7 +185,6 @@ class LRSchedulerCallback(Callback):
             self.scheduler.step(logs.get(self.monitor, logs.get("loss")))
         else:
             self.scheduler.step()
-        logs["lr"] = float(trainer.optimizer.param_groups[0]["lr"])
 
 
 class GradientClipping(Callback):
