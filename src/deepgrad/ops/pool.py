@@ -110,26 +110,42 @@ def _crop(acc, g: Geometry):
 
 
 class MaxPool(Function):
-    """out(n, c, o) = max over window o of x; ``self.arg`` keeps which kernel offset won (the first one on ties)."""
+    """out(n, c, o) = max over window o of x; ``self.arg`` says which kernel offset won (the first one on ties)."""
+
+    saves_inputs = (0,)  # the winners are found from x when they are first needed
 
     def __init__(self, g: Geometry):
         self.g = g
+        self._arg = None
 
     def forward(self, x):
-        # a running maximum over the kernel offsets (Πk strided elementwise passes, no window copy, no argmax),
-        # then the winner: the first offset whose value equals the maximum
+        # a running maximum over the kernel offsets: Πk strided elementwise passes, no window copy, no argmax
         xp = array_module(x)
         xpad = pad_array(x, self.g.pads, _low_value(x.dtype))
         views = [xpad[(slice(None), slice(None)) + sl] for _, sl in self.g.offsets()]
         best = views[0].copy()
         for v in views[1:]:
             xp.maximum(best, v, out=best)
-        dtype = np.int8 if len(views) < 128 else np.int64
-        arg = xp.full(best.shape, len(views) - 1, dtype=dtype)
-        for i in range(len(views) - 2, -1, -1):
-            arg = xp.where(views[i] == best, dtype(i), arg)
-        self.arg = arg
+        self._xpad, self._best = xpad, best
         return best
+
+    @property
+    def arg(self):
+        """Per output, the index of the first kernel offset holding the maximum (int8 when Πk < 128)."""
+        if self._arg is None:
+            xp = array_module(self._best)
+            views = [self._xpad[(slice(None), slice(None)) + sl] for _, sl in self.g.offsets()]
+            dtype = np.int8 if len(views) < 128 else np.int64
+            arg = xp.zeros(self._best.shape, dtype=dtype)
+            taken = views[0] == self._best
+            for i, v in enumerate(views[1:], start=1):
+                won = v == self._best
+                won &= ~taken
+                taken |= won
+                arg += won.astype(dtype) * dtype(i)  # bool masks and products: much faster than where()
+            self._arg = arg
+            self._xpad = self._best = None
+        return self._arg
 
     def backward(self, grad):
         return (WindowScatter(self.g, self.arg)(grad),)
@@ -144,14 +160,13 @@ class WindowScatter(Function):
     def forward(self, grad):
         xp = array_module(grad)
         acc = xp.zeros(grad.shape[:2] + self.g.padded, dtype=grad.dtype)
-        zero = xp.zeros((), dtype=grad.dtype)
         lead = (slice(None), slice(None))
         overlapping = self.g.overlapping()
         for i, (_, sl) in enumerate(self.g.offsets()):
             if overlapping:
-                acc[lead + sl] += xp.where(self.arg == i, grad, zero)
+                acc[lead + sl] += grad * (self.arg == i)
             else:  # each input position is in at most one window: assign, nothing to add up
-                acc[lead + sl] = xp.where(self.arg == i, grad, zero)
+                xp.multiply(grad, self.arg == i, out=acc[lead + sl])
         return _crop(acc, self.g)
 
     def backward(self, gg):
