@@ -56,20 +56,26 @@ def mlp_data(seed=0):
     return X, y, Ws, bs
 
 
+def mlp_loss(x, params, rows, t):
+    """Cross-entropy of the MLP on a batch, written with raw ops (the same code for both libraries)."""
+    h = x
+    for i in range(0, 6, 2):
+        h = h @ params[i].T + params[i + 1]
+        if i < 4:
+            h = h.relu()
+    return -h.log_softmax(1)[rows, t].mean()
+
+
 def mlp_ours():
+    """Our step, with the momentum update written on the arrays by hand."""
     X, y, Ws, bs = mlp_data()
-    x, t = dg.from_numpy(X), dg.from_numpy(y)
+    x = dg.from_numpy(X)
     params = [dg.from_numpy(a).requires_grad_() for pair in zip(Ws, bs) for a in pair]
     bufs = [np.zeros_like(p._data) for p in params]
     rows = np.arange(128)
 
     def step():
-        h = x
-        for i in range(0, 6, 2):
-            h = h @ params[i].T + params[i + 1]
-            if i < 4:
-                h = h.relu()
-        loss = -h.log_softmax(1)[rows, t._data].mean()
+        loss = mlp_loss(x, params, rows, y)
         for p in params:
             p.grad = None
         loss.backward()
@@ -89,12 +95,7 @@ def mlp_torch():
     rows = torch.arange(128)
 
     def step():
-        h = x
-        for i in range(0, 6, 2):
-            h = h @ params[i].T + params[i + 1]
-            if i < 4:
-                h = h.relu()
-        loss = -h.log_softmax(1)[rows, t].mean()
+        loss = mlp_loss(x, params, rows, t)
         opt.zero_grad()
         loss.backward()
         opt.step()

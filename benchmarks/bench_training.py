@@ -95,31 +95,9 @@ def pair(build_ours, build_torch, optimizer: str, shape):
 
 def raw_mlp_step():
     """bench_autograd.py's raw-ops MLP step (matmul, add, relu, log_softmax, indexing, manual momentum update)."""
-    sys.path.insert(0, os.path.dirname(__file__))
-    from bench_autograd import mlp_data
+    from bench_autograd import mlp_ours
 
-    X, y, Ws, bs = mlp_data()
-    x, t = dg.from_numpy(X), dg.from_numpy(y)
-    params = [dg.from_numpy(a).requires_grad_() for pair_ in zip(Ws, bs) for a in pair_]
-    bufs = [np.zeros_like(p._data) for p in params]
-    rows = np.arange(128)
-
-    def step():
-        h = x
-        for i in range(0, 6, 2):
-            h = h @ params[i].T + params[i + 1]
-            if i < 4:
-                h = h.relu()
-        loss = -h.log_softmax(1)[rows, t._data].mean()
-        for p in params:
-            p.grad = None
-        loss.backward()
-        for p, b in zip(params, bufs):
-            b *= 0.9
-            b += p.grad._data
-            p._data -= 0.01 * b
-
-    return step
+    return mlp_ours()
 
 
 def build_rows(args, side):
