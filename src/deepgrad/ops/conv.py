@@ -127,8 +127,10 @@ _PER_SAMPLE_MNK = 1 << 18
 
 
 def per_sample(g: Geometry, c: int, cout: int) -> bool:
-    """Whether the convolution of C -> C_out channels is computed as one GEMM per sample (see above)."""
-    return cout // g.groups * c // g.groups * math.prod(g.kernel) * math.prod(g.out) <= _PER_SAMPLE_MNK
+    """Whether the convolution of C -> C_out channels is computed as one GEMM per sample (see above); M is the
+    column count actually multiplied (the wide run for stride 1)."""
+    m = _wide_geometry(g)[1] if is_wide(g) else math.prod(g.out)
+    return cout // g.groups * c // g.groups * math.prod(g.kernel) * m <= _PER_SAMPLE_MNK
 
 
 # Stride-1 convolutions use "wide" columns. Flatten the padded input's spatial dims; an output position then reads,
