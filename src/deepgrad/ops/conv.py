@@ -12,7 +12,8 @@ backward pass is a pair of Functions that are each other's adjoints, so double b
 * ``ConvWeightGrad(x, g)`` = the gradient w.r.t. w: per-sample GEMMs against the columns of x, summed.
 
 Each one's backward is written with the other two. The forward keeps its column buffer for the weight gradient and
-frees it before the input gradient allocates its own, so backward never holds more than one column buffer.
+hands that same buffer to the input gradient to write its columns into, so backward never holds more than one
+column buffer (and allocates none when the layout allows).
 """
 from __future__ import annotations
 
@@ -241,14 +242,20 @@ def _conv_gemm(w, cols, groups: int):
     return y.reshape(b, cout, m)
 
 
-def _conv_gemm_t(w, g, groups: int):
-    """The transposed GEMM: weightᵀ × a (B, C_out, M) gradient stack -> (B, C_in·Πk, M) columns."""
+def _conv_gemm_t(w, g, groups: int, out=None):
+    """The transposed GEMM: weightᵀ × a (B, C_out, M) gradient stack -> (B, C_in·Πk, M) columns, written into
+    ``out`` (a spare column buffer of that shape and dtype) when one is given."""
+    xp = array_module(g)
     cout = w.shape[0]
     w2 = w.reshape(cout, -1)
-    if groups == 1:
-        return w2.T @ g
     b, _, m = g.shape
-    cols = w2.reshape(groups, cout // groups, -1).swapaxes(1, 2) @ g.reshape(b, groups, cout // groups, m)
+    if out is not None and (out.shape != (b, w2.shape[1] * groups, m) or out.dtype != xp.result_type(w, g)):
+        out = None  # dropped before the GEMM allocates its own
+    if groups == 1:
+        return xp.matmul(w2.T, g, out=out)
+    wt = w2.reshape(groups, cout // groups, -1).swapaxes(1, 2)
+    gs = g.reshape(b, groups, cout // groups, m)
+    cols = xp.matmul(wt, gs, out=None if out is None else out.reshape(b, groups, -1, m))
     return cols.reshape(b, -1, m)
 
 
@@ -319,11 +326,15 @@ class ConvNd(Function):
     def backward(self, grad):
         x, w = self.inputs[:2]
         gx = gw = gb = None
+        cols = self.__dict__.pop("_cols", None)
         if self.needs_input_grad[1]:
-            gw = ConvWeightGrad(self.g, w.shape, self.__dict__.pop("_cols", None))(x, grad)
-        self._cols = None  # the columns are freed before the input gradient builds its own
-        if self.needs_input_grad[0]:
-            gx = ConvInputGrad(self.g, x.shape)(grad, w)
+            gw = ConvWeightGrad(self.g, w.shape, cols)(x, grad)
+        if cols is not None and array_module(cols).may_share_memory(cols, x._data):
+            cols = None  # im2col gave a view of x itself (a 1×1 kernel): never write into it
+        if self.needs_input_grad[0]:  # the input gradient's columns reuse the buffer of x's columns
+            node = ConvInputGrad(self.g, x.shape, cols)
+            cols = None  # the node holds the only reference, and drops it when it no longer needs the buffer
+            gx = node(grad, w)
         if len(self.inputs) > 2 and self.needs_input_grad[2]:
             gb = grad.sum((0, *range(2, grad.ndim)))
         return gx, gw, gb
@@ -334,16 +345,17 @@ class ConvInputGrad(Function):
 
     saves_inputs = (0, 1)
 
-    def __init__(self, g: Geometry, x_shape):
-        self.g, self.x_shape = g, tuple(x_shape)
+    def __init__(self, g: Geometry, x_shape, spare=None):
+        self.g, self.x_shape, self._spare = g, tuple(x_shape), spare
 
     def forward(self, grad, w):
         n, c = self.x_shape[:2]
         full = _full_correlation(self.g, c, grad.shape[1])
         if full is not None:
+            self._spare = None  # freed before the correlation builds its own columns
             return _conv_forward(grad, _flipped_transposed(w, self.g.groups), None, full)[0]
         by_sample = per_sample(self.g, c, grad.shape[1])
-        cols = _conv_gemm_t(w, _to_stack(grad, self.g, by_sample), self.g.groups)
+        cols = _conv_gemm_t(w, _to_stack(grad, self.g, by_sample), self.g.groups, self.__dict__.pop("_spare"))
         return col2im(cols, self.g, n, c, by_sample)
 
     def backward(self, gg):
