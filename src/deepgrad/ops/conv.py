@@ -183,28 +183,31 @@ def im2col(x, g: Geometry, by_sample: bool):
 
 
 def col2im(cols, g: Geometry, n: int, c: int, by_sample: bool):
-    """The adjoint of :func:`im2col`: a column stack summed back into an (N, C, *size) array."""
+    """The adjoint of :func:`im2col`: a column stack summed back into an (N, C, *size) array.
+
+    The sums run in the columns' own (sample, channel) order — (C, N) for the one-GEMM layout, transposed once at
+    the end — so that every slice-add reads its columns in memory order."""
     xp = array_module(cols)
     nd = len(g.kernel)
     lead = (slice(None), slice(None))
-    crop = lead + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))
+    first = (n, c) if by_sample else (c, n)
     if is_wide(g):
         step, run, length = _wide_geometry(g)
         cols = cols.reshape((n, c, *g.kernel, run)) if by_sample else \
-            xp.moveaxis(cols.reshape((c, *g.kernel, n, run)), 1 + nd, 0)
-        acc = xp.zeros((n, c, length), dtype=cols.dtype)
+            xp.moveaxis(cols.reshape((c, *g.kernel, n, run)), 1 + nd, 1)
+        acc = xp.zeros((*first, length), dtype=cols.dtype)
         for k in itertools.product(*(range(kk) for kk in g.kernel)):
             off = sum(ki * st for ki, st in zip(k, step))
             acc[..., off:off + run] += cols[lead + k]
-        return acc[..., :math.prod(g.padded)].reshape(n, c, *g.padded)[crop]
-    if by_sample:
-        cols = cols.reshape((n, c, *g.kernel, *g.out))
+        acc = acc[..., :math.prod(g.padded)].reshape(*first, *g.padded)
     else:
-        cols = xp.moveaxis(cols.reshape((c, *g.kernel, n, *g.out)), 1 + nd, 0)
-    acc = xp.zeros((n, c, *g.padded), dtype=cols.dtype)
-    for k, sl in g.offsets():
-        acc[lead + sl] += cols[lead + k]
-    return acc[crop]
+        cols = cols.reshape((n, c, *g.kernel, *g.out)) if by_sample else \
+            xp.moveaxis(cols.reshape((c, *g.kernel, n, *g.out)), 1 + nd, 1)
+        acc = xp.zeros((*first, *g.padded), dtype=cols.dtype)
+        for k, sl in g.offsets():
+            acc[lead + sl] += cols[lead + k]
+    crop = lead + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))
+    return acc[crop] if by_sample else xp.ascontiguousarray(acc.swapaxes(0, 1)[crop])
 
 
 def _to_stack(a, g: Geometry, by_sample: bool):
