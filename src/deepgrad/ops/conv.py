@@ -214,13 +214,13 @@ def _to_stack(a, g: Geometry, by_sample: bool):
     """(N, C, *o) -> the (B, C, M) stack layout of the columns (zero in the junk positions of wide columns)."""
     xp = array_module(a)
     n, c = a.shape[:2]
+    if not by_sample:
+        a = a.swapaxes(0, 1)  # transposed by the one copy below
     if is_wide(g):
-        wide = xp.zeros((n, c, g.out[0], *g.padded[1:]), dtype=a.dtype)
+        wide = xp.zeros((*a.shape[:2], g.out[0], *g.padded[1:]), dtype=a.dtype)
         wide[(slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])] = a
         a = wide
-    if by_sample:
-        return a.reshape(n, c, -1)
-    return xp.ascontiguousarray(a.swapaxes(0, 1)).reshape(1, c, -1)
+    return a.reshape(n, c, -1) if by_sample else xp.ascontiguousarray(a).reshape(1, c, -1)
 
 
 def _from_stack(y, n: int, g: Geometry, by_sample: bool):
