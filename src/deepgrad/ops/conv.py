@@ -152,15 +152,17 @@ def _wide_geometry(g: Geometry):
     return step, run, max(need, math.prod(p))
 
 
-def _wide_flat(xpad, length: int):
-    """The padded input (N, C, *P) flattened to (N, C, length), zero-extended past its end."""
-    xp = array_module(xpad)
-    n, c = xpad.shape[:2]
-    flat = xp.ascontiguousarray(xpad).reshape(n, c, -1)
-    if flat.shape[2] < length:
-        ext = xp.zeros((n, c, length), dtype=flat.dtype)
-        ext[..., :flat.shape[2]] = flat
-        flat = ext
+def _wide_flat(x, g: Geometry, length: int):
+    """x (N, C, *size) zero-padded by ``g.pads``, flattened to (N, C, length) and zero-extended past its end, in
+    one copy (none when x needs neither)."""
+    xp = array_module(x)
+    n, c = x.shape[:2]
+    size = math.prod(g.padded)
+    if length == size and not any(lo or hi for lo, hi in g.pads):
+        return xp.ascontiguousarray(x).reshape(n, c, -1)
+    flat = xp.zeros((n, c, length), dtype=x.dtype)
+    inner = (slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))
+    flat[..., :size].reshape(n, c, *g.padded)[inner] = x  # splitting the contiguous last axis: a view
     return flat
 
 
@@ -171,7 +173,7 @@ def im2col(x, g: Geometry, by_sample: bool):
     n, k = x.shape[0], x.shape[1] * math.prod(g.kernel)
     if is_wide(g):
         step, run, length = _wide_geometry(g)
-        flat = _wide_flat(pad_array(x, g.pads), length)
+        flat = _wide_flat(x, g, length)
         sn, sc, se = flat.strides
         view = xp.lib.stride_tricks.as_strided(flat, shape=(n, x.shape[1], *g.kernel, run),
                                                strides=(sn, sc, *(se * st for st in step), se), writeable=False)
