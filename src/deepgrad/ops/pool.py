@@ -16,7 +16,7 @@ from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
 from ._util import ShapeError
-from .conv import _DIMS, Geometry, _fmt, ntuple, pad_array, window_view
+from .conv import Geometry, _batched, _fmt, ntuple, pad_array, window_view
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
@@ -33,17 +33,6 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int = 0, dila
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
     return out
-
-
-def _batched(x, n, op):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
-    if x.ndim == n + 2:
-        return x, False
-    if x.ndim == n + 1:
-        return x.unsqueeze(0), True
-    raise ShapeError(f"{op}: expected a {n + 2}-d input {_DIMS[n]} or {n + 1}-d ({_DIMS[n][4:]}, got shape "
-                     f"{tuple(x.shape)}")
 
 
 def _geometry(op, n, x, kernel_size, stride, padding, dilation, ceil_mode) -> Geometry:
@@ -564,9 +553,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 def _dropout_channels(op, n, x, p, training):
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{op}: dropout probability must be in [0, 1], got {p}")
-    if not isinstance(x, Tensor) or x.ndim not in (n + 1, n + 2):
-        raise ShapeError(f"{op}: expected a {n + 2}-d input {_DIMS[n]} or {n + 1}-d ({_DIMS[n][4:]}, got shape "
-                         f"{tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
+    _batched(x, n, op)  # the same input check as the other spatial ops
     if not training or p == 0.0:
         return x
     if p == 1.0:
