@@ -107,7 +107,8 @@ def test_activations(tmp_path):
 def test_initialization(tmp_path):
     r = _run("initialization", tmp_path, "initialization.png")
     assert r["zeros"]["final_loss"] == pytest.approx(math.log(10), abs=0.01)
-    assert r["constant"]["hidden_unit_spread"] == 0.0
+    # identical in exact arithmetic; BLAS may round different rows of one GEMM differently (~1e-7 in float32)
+    assert r["constant"]["hidden_unit_spread"] < 1e-5 < 1e-3 * r["xavier"]["hidden_unit_spread"]
     assert r["large"]["initial_loss"] > 10 * r["he"]["initial_loss"]
     assert r["he"]["final_loss"] < 1.0 and r["xavier"]["final_loss"] < 1.0
 

@@ -109,7 +109,7 @@ def initialization(out: str, fast: bool) -> dict:
             first = float(F.cross_entropy(model(dg.tensor(x)), dg.tensor(y)).item())
         hist = train_classifier(model, opt, x, y, epochs=epochs, batch_size=64)
         w1 = model[1].weight.detach().numpy()
-        spread = float(np.abs(w1 - w1[:1]).max())  # 0 when every hidden unit has the same weights
+        spread = float(np.abs(w1 - w1[:1]).max())  # 0 in exact arithmetic when every hidden unit has the same weights
         curves[scheme] = [first] + hist["loss"]
         result[scheme] = {"initial_loss": first, "final_loss": hist["loss"][-1], "accuracy": hist["accuracy"][-1],
                           "hidden_unit_spread": spread}
@@ -117,7 +117,8 @@ def initialization(out: str, fast: bool) -> dict:
     print(f"MLP 784-64-64-10 (ReLU), {epochs} epochs of SGD + momentum on {len(x)} digits:")
     table(["init", "initial loss", "final loss", "train acc", "max |W₁[i] − W₁[0]|"], rows)
     print("zeros: every gradient but the last bias's is zero, the loss stays at ln 10 = 2.30; constant: the hidden "
-          "units receive identical gradients and stay identical (spread 0); large N(0, 1): the initial loss explodes and "
+          "units receive identical gradients and stay identical (spread 0 up to float32 rounding: a BLAS kernel may sum "
+          "different rows of one GEMM in different orders); large N(0, 1): the initial loss explodes and "
           "the big steps that follow kill the ReLUs; Xavier and He keep the signal's scale and learn")
 
     def draw(path):
