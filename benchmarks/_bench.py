@@ -50,6 +50,7 @@ def main(script: str, description: str, build_rows, extra_args=None) -> None:
     'pytorch'); a row's figure is milliseconds per call of ``fn`` times ``scale`` (default 1)."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--rounds", type=int, default=7, help="timing rounds (the minimum is kept)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each side, alternating (the minimum is kept)")
     ap.add_argument("--side", choices=["deepgrad", "pytorch"], help=argparse.SUPPRESS)
     for a, kw in (extra_args or {}).items():
         ap.add_argument(a, **kw)
@@ -62,23 +63,28 @@ def main(script: str, description: str, build_rows, extra_args=None) -> None:
         print(MARK + json.dumps(out), flush=True)
         return
     print(machine(), flush=True)
-    results = {}
-    for side in ("deepgrad", "pytorch"):
-        p = subprocess.run([sys.executable, script, *sys.argv[1:], "--side", side], capture_output=True, text=True)
-        lines = [ln for ln in p.stdout.splitlines() if ln.startswith(MARK)]
-        if p.returncode != 0 or not lines:
-            sys.stderr.write(p.stdout + p.stderr)
-            raise SystemExit(f"the {side} side failed (exit {p.returncode})")
-        for ln in p.stdout.splitlines():
-            if not ln.startswith(MARK):
-                print(ln)
-        results[side] = json.loads(lines[-1][len(MARK):])
-    names = list(results["deepgrad"])
+    runs = {"deepgrad": [], "pytorch": []}
+    for _ in range(args.repeat):  # the sides alternate, so a slow spell of a shared machine hits both
+        for side in ("deepgrad", "pytorch"):
+            p = subprocess.run([sys.executable, script, *sys.argv[1:], "--side", side], capture_output=True, text=True)
+            lines = [ln for ln in p.stdout.splitlines() if ln.startswith(MARK)]
+            if p.returncode != 0 or not lines:
+                sys.stderr.write(p.stdout + p.stderr)
+                raise SystemExit(f"the {side} side failed (exit {p.returncode})")
+            for ln in p.stdout.splitlines():
+                if not ln.startswith(MARK) and not runs[side]:
+                    print(ln)
+            runs[side].append(json.loads(lines[-1][len(MARK):]))
+    names = list(runs["deepgrad"][0])
     width = max(len(n) for n in names) + 2
-    print(f"{'benchmark':{width}s} {'deepgrad':>10s} {'pytorch':>10s} {'ratio':>7s}")
+    print(f"{'benchmark':{width}s} {'deepgrad':>10s} {'pytorch':>10s} {'ratio':>7s}  ratio per pair of runs")
     for n in names:
-        a, b = results["deepgrad"][n], results["pytorch"].get(n)
+        ours = [r[n] for r in runs["deepgrad"]]
+        theirs = [r.get(n) for r in runs["pytorch"]]
+        a = None if None in ours else min(ours)
+        b = None if None in theirs else min(theirs)
         a_s = f"{a:10.2f}" if a is not None else f"{'-':>10s}"
         b_s = f"{b:10.2f}" if b is not None else f"{'-':>10s}"
         r_s = f"{a / b:7.2f}" if a is not None and b else f"{'-':>7s}"
-        print(f"{n:{width}s} {a_s} {b_s} {r_s}", flush=True)
+        pairs = "  " + " ".join(f"{x / y:.2f}" for x, y in zip(ours, theirs)) if a is not None and b else ""
+        print(f"{n:{width}s} {a_s} {b_s} {r_s}{pairs}", flush=True)

@@ -8,7 +8,7 @@ tensor([2., 4., 6.])
 """
 from __future__ import annotations
 
-from . import autograd, backend, cuda
+from . import autograd, backend, cuda, parallel
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,
@@ -33,6 +33,7 @@ from .backend import Device as device  # noqa: N813 - dg.device("cuda") like tor
 from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from .ops._util import DeviceError, ShapeError
+from .parallel import get_num_threads, set_num_threads
 from .tensor import Tensor, tensor
 
 float = float32  # noqa: A001 - torch.float

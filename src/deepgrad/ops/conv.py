@@ -1,28 +1,32 @@
 """Convolution (cross-correlation, as in every deep-learning framework) and its transpose, in 1, 2 and 3 dimensions.
 
-One N-d implementation serves every case: the input is zero-padded, viewed as sliding windows with ``as_strided``
-(no copy), copied once into a column buffer, and multiplied by the weight in batched GEMMs (over the samples for
-small convolutions, see ``per_sample``; over groups), giving an output contiguous in (N, C_out, *o) order. The
-backward pass is a pair of Functions that are each other's adjoints, so double backward is exact:
+One N-d implementation serves every case. The batch is cut into blocks of samples whose column buffers fit in
+cache; for each block the input is zero-padded, viewed as sliding windows (no copy), copied once into channel-major
+columns (im2col) and multiplied by the weight in one GEMM per group. Blocks run in parallel on the CPU threads of
+``deepgrad.parallel`` (one block spans the batch on a GPU). The backward pass is a pair of Functions that are each
+other's adjoints, so double backward is exact:
 
-* ``ConvNd(x, w, b) = y`` (the bias is added in place; its gradient sums g over all dims but C_out);
+* ``ConvNd(x, w, b) = y`` (the bias is added per block; its gradient sums g over all dims but C_out);
 * ``ConvInputGrad(g, w)`` = the gradient w.r.t. x = the *transposed* convolution: GEMM to columns, then col2im,
   which adds the columns back with one strided slice-add per kernel offset (no ``add.at``); with stride 1, when
   cheaper, a plain convolution of the padded g with the flipped, channel-transposed weight instead;
-* ``ConvWeightGrad(x, g)`` = the gradient w.r.t. w: per-sample GEMMs against the columns of x, summed.
+* ``ConvWeightGrad(x, g)`` = the gradient w.r.t. w: per block, g times the columns of x, summed in block order.
 
-Each one's backward is written with the other two. The forward keeps its column buffer for the weight gradient and
-hands that same buffer to the input gradient to write its columns into, so backward never holds more than one
-column buffer (and allocates none when the layout allows).
+Each one's backward is written with the other two. A plain ``backward()`` computes both gradients of ``ConvNd`` in one
+pass over the blocks, rebuilding each block's columns rather than keeping the forward's: a convolution never holds
+more than one block of columns per thread.
 """
 from __future__ import annotations
 
 import itertools
 import math
 
+import numpy as np
+
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module
+from ..parallel import parallel_for
 from ..tensor import Tensor
 from ._util import ShapeError
 
@@ -69,17 +73,16 @@ class Geometry:
     """Where the windows of an N-d sliding-window op lie: spatial ``size``, ``kernel``, ``stride``, ``dilation``,
     ``pads`` ((lo, hi) per spatial dim) and ``groups``; ``out`` is the output's spatial shape."""
 
-    __slots__ = ("size", "kernel", "stride", "dilation", "pads", "groups", "out")
+    __slots__ = ("size", "kernel", "stride", "dilation", "pads", "groups", "out", "padded", "inner", "_wide")
 
     def __init__(self, size, kernel, stride, dilation, pads, groups=1, out=None):
         self.size, self.kernel, self.stride, self.dilation = tuple(size), tuple(kernel), tuple(stride), tuple(dilation)
-        self.pads, self.groups = tuple(pads), groups
+        self.pads, self.groups = tuple(tuple(p) for p in pads), groups
         self.out = tuple(out) if out is not None else tuple(
             conv_output_size(s, k, st, p, d) for s, k, st, p, d in zip(size, kernel, stride, pads, dilation))
-
-    @property
-    def padded(self) -> tuple:
-        return tuple(s + lo + hi for s, (lo, hi) in zip(self.size, self.pads))
+        self.padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.size, self.pads))
+        self.inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(self.size, self.pads))  # the input inside the padding
+        self._wide = None  # _wide_geometry's answer, once asked
 
     def offsets(self):
         """Every kernel offset, with the strided slice of the padded input that it meets."""
@@ -119,19 +122,28 @@ def window_view(xpad, g: Geometry, columns: bool):
     return xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides, writeable=False)
 
 
-# Column buffers are stacks (B, C·Πk, M) of GEMM operands. When one sample's GEMM is small (LeNet-sized), B = N and
-# M = Πo: a batched matmul over the samples leaves the output contiguous in (N, C_out, *o) order with no transposing
-# copy, and each per-sample GEMM stays below OpenBLAS's threading threshold, so it runs without the thread hand-offs
-# that dominate small GEMMs (and stall them badly on a busy machine). Larger convolutions use B = 1, M = N·Πo: one
-# GEMM per pass, which threads well, at the price of a transposing copy of the output and of the incoming gradient.
-_PER_SAMPLE_MNK = 1 << 18
+# ------------------------------------------------------------------------------------------------ column blocks
+# A convolution is computed block by block over the samples. For a block of B samples the columns (im2col) are a
+# (C·Πk, B·M) matrix, channel-major: row (c, k) holds, sample after sample, the M input values that kernel offset k
+# meets in channel c, so each row is copied from one channel's consecutive samples. One GEMM per block
+# (block-diagonal over groups) gives the block's output as (C_out, B·M), and one transposing copy writes it into the
+# (N, C_out, *o) result.
+#
+# Blocks are sized so that their columns stay in cache (about _BLOCK_BYTES): the copy that builds them and the GEMM
+# that reads them then work in cache, not in main memory — for LeNet-sized layers that traffic, not the arithmetic,
+# was the larger cost. The backward rebuilds each block's columns rather than keeping a column buffer for the whole
+# batch, so a convolution never holds more than one block of columns per thread. Blocks run in parallel on the CPU
+# (deepgrad.parallel); on a GPU one block spans the whole batch, for one large GEMM per pass.
+_BLOCK_BYTES = 1 << 21
 
 
-def per_sample(g: Geometry, c: int, cout: int) -> bool:
-    """Whether the convolution of C -> C_out channels is computed as one GEMM per sample (see above); M is the
-    column count actually multiplied (the wide run for stride 1)."""
-    m = _wide_geometry(g)[1] if is_wide(g) else math.prod(g.out)
-    return cout // g.groups * c // g.groups * math.prod(g.kernel) * m <= _PER_SAMPLE_MNK
+def _blocks(a, n: int, sample_bytes: int) -> list:
+    """The batch cut into slices of about _BLOCK_BYTES of columns each (a single slice on a GPU); the cut depends on
+    the shapes alone, never on the thread count, so results do not either."""
+    if array_module(a) is not np:
+        return [slice(0, n)]
+    b = max(1, min(n, _BLOCK_BYTES // max(1, sample_bytes)))
+    return [slice(s, min(s + b, n)) for s in range(0, n, b)]
 
 
 # Stride-1 convolutions use "wide" columns. Flatten the padded input's spatial dims; an output position then reads,
@@ -139,180 +151,250 @@ def per_sample(g: Geometry, c: int, cout: int) -> bool:
 # outputs read ONE contiguous run — if the output grid is taken as wide as the padded input (o₁ × P₂ × … × P_k
 # positions, the extra ones per row being junk that is cropped after the GEMM). Copying long runs instead of rows of
 # o_k elements makes im2col and col2im several times faster for small images, for ≈ P_k/o_k more GEMM work.
+_WIDE_JUNK = 1.25  # wide columns only while the junk adds at most this factor of GEMM work
+
+
 def is_wide(g: Geometry) -> bool:
-    return all(st == 1 for st in g.stride)
+    return all(st == 1 for st in g.stride) and math.prod(g.padded[1:]) <= _WIDE_JUNK * math.prod(g.out[1:])
 
 
 def _wide_geometry(g: Geometry):
     """(flat shift of each kernel offset's step per dim, run length L, flat length needed) for wide columns."""
-    p = g.padded
-    step = [d * math.prod(p[i + 1:]) for i, d in enumerate(g.dilation)]
-    run = g.out[0] * math.prod(p[1:])
-    need = sum((k - 1) * st for k, st in zip(g.kernel, step)) + run
-    return step, run, max(need, math.prod(p))
+    if g._wide is None:
+        p = g.padded
+        step = [d * math.prod(p[i + 1:]) for i, d in enumerate(g.dilation)]
+        run = g.out[0] * math.prod(p[1:])
+        need = sum((k - 1) * st for k, st in zip(g.kernel, step)) + run
+        g._wide = step, run, max(need, math.prod(p))
+    return g._wide
+
+
+def _wide_grid(g: Geometry) -> tuple:
+    """The wide output grid o₁ × P₂ × … × P_k (the junk beyond o in each row cropped afterwards)."""
+    return (g.out[0], *g.padded[1:])
+
+
+def _grid(g: Geometry) -> tuple:
+    """The output grid the GEMM computes: o, or for wide columns the wide grid."""
+    return _wide_grid(g) if is_wide(g) else g.out
 
 
 def _wide_flat(x, g: Geometry, length: int):
-    """x (N, C, *size) zero-padded by ``g.pads``, flattened to (N, C, length) and zero-extended past its end, in
-    one copy (none when x needs neither)."""
+    """x (A, B, *size) zero-padded by ``g.pads``, flattened to a contiguous (A, B, length) and zero-extended past its
+    end, in one copy (none when x is contiguous and needs neither)."""
     xp = array_module(x)
-    n, c = x.shape[:2]
+    a, b = x.shape[:2]
     size = math.prod(g.padded)
     if length == size and not any(lo or hi for lo, hi in g.pads):
-        return xp.ascontiguousarray(x).reshape(n, c, -1)
-    flat = xp.zeros((n, c, length), dtype=x.dtype)
-    inner = (slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))
-    flat[..., :size].reshape(n, c, *g.padded)[inner] = x  # splitting the contiguous last axis: a view
+        return xp.ascontiguousarray(x).reshape(a, b, -1)
+    flat = xp.zeros((a, b, length), dtype=x.dtype)
+    flat[..., :size].reshape(a, b, *g.padded)[(slice(None), slice(None)) + g.inner] = x  # reshape of a last-axis slice: a view
     return flat
 
 
-def im2col(x, g: Geometry, by_sample: bool):
-    """The column buffer of x (N, C, *size): a contiguous (N, C·Πk, M) stack if ``by_sample``, else (1, C·Πk, N·M);
-    M = Πo, or the wide run length for stride 1 (see :func:`is_wide`)."""
+def _columns(x, g: Geometry):
+    """im2col: the channel-major (C·Πk, B·M) columns of a block x (B, C, *size); M = Πo, or the wide run length."""
     xp = array_module(x)
-    n, k = x.shape[0], x.shape[1] * math.prod(g.kernel)
+    xt = x.swapaxes(0, 1)  # (C, B, ...): the one copy below transposes it on the way
+    c, b = xt.shape[:2]
     if is_wide(g):
         step, run, length = _wide_geometry(g)
-        flat = _wide_flat(x, g, length)
-        sn, sc, se = flat.strides
-        view = xp.lib.stride_tricks.as_strided(flat, shape=(n, x.shape[1], *g.kernel, run),
-                                               strides=(sn, sc, *(se * st for st in step), se), writeable=False)
+        flat = _wide_flat(xt, g, length)
+        sc, sb, se = flat.strides
+        view = xp.lib.stride_tricks.as_strided(flat, shape=(c, *g.kernel, b, run),
+                                               strides=(sc, *(se * s for s in step), sb, se), writeable=False)
     else:
-        view = window_view(pad_array(x, g.pads), g, columns=True)
-    if by_sample:
-        return xp.ascontiguousarray(view).reshape(n, k, -1)
-    return xp.ascontiguousarray(xp.moveaxis(view, 0, 1 + len(g.kernel))).reshape(1, k, -1)
+        view = xp.moveaxis(window_view(pad_array(xt, g.pads), g, columns=True), 1, 1 + len(g.kernel))
+    return xp.ascontiguousarray(view).reshape(c * math.prod(g.kernel), -1)
 
 
-def col2im(cols, g: Geometry, n: int, c: int, by_sample: bool):
-    """The adjoint of :func:`im2col`: a column stack summed back into an (N, C, *size) array.
-
-    The sums run in the columns' own (sample, channel) order — (C, N) for the one-GEMM layout, transposed once at
-    the end — so that every slice-add reads its columns in memory order."""
+def _uncolumns(cols, g: Geometry, b: int, c: int):
+    """col2im, the adjoint of :func:`_columns`: (C·Πk, B·M) columns summed back into a (B, C, *size) view, one
+    slice-add per kernel offset (no ``add.at``), each reading its columns in memory order."""
     xp = array_module(cols)
-    nd = len(g.kernel)
     lead = (slice(None), slice(None))
-    first = (n, c) if by_sample else (c, n)
     if is_wide(g):
         step, run, length = _wide_geometry(g)
-        cols = cols.reshape((n, c, *g.kernel, run)) if by_sample else \
-            xp.moveaxis(cols.reshape((c, *g.kernel, n, run)), 1 + nd, 1)
-        acc = xp.zeros((*first, length), dtype=cols.dtype)
+        cols = cols.reshape(c, *g.kernel, b, run)
+        acc = xp.zeros((c, b, length), dtype=cols.dtype)
         for k in itertools.product(*(range(kk) for kk in g.kernel)):
             off = sum(ki * st for ki, st in zip(k, step))
-            acc[..., off:off + run] += cols[lead + k]
-        acc = acc[..., :math.prod(g.padded)].reshape(*first, *g.padded)
+            acc[..., off:off + run] += cols[(slice(None),) + k]
+        acc = acc[..., :math.prod(g.padded)].reshape(c, b, *g.padded)
     else:
-        cols = cols.reshape((n, c, *g.kernel, *g.out)) if by_sample else \
-            xp.moveaxis(cols.reshape((c, *g.kernel, n, *g.out)), 1 + nd, 1)
-        acc = xp.zeros((*first, *g.padded), dtype=cols.dtype)
+        cols = cols.reshape(c, *g.kernel, b, *g.out)
+        acc = xp.zeros((c, b, *g.padded), dtype=cols.dtype)
         for k, sl in g.offsets():
-            acc[lead + sl] += cols[lead + k]
-    crop = lead + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))
-    return acc[crop] if by_sample else xp.ascontiguousarray(acc.swapaxes(0, 1)[crop])
+            acc[lead + sl] += cols[(slice(None),) + k]
+    return acc[lead + g.inner].swapaxes(0, 1)
 
 
-def _to_stack(a, g: Geometry, by_sample: bool):
-    """(N, C, *o) -> the (B, C, M) stack layout of the columns (zero in the junk positions of wide columns)."""
-    xp = array_module(a)
-    n, c = a.shape[:2]
-    if not by_sample:
-        a = a.swapaxes(0, 1)  # transposed by the one copy below
-    if is_wide(g):
-        wide = xp.zeros((*a.shape[:2], g.out[0], *g.padded[1:]), dtype=a.dtype)
-        wide[(slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])] = a
-        a = wide
-    return a.reshape(n, c, -1) if by_sample else xp.ascontiguousarray(a).reshape(1, c, -1)
-
-
-def _from_stack(y, n: int, g: Geometry, by_sample: bool):
-    """A (B, C, M) stack -> a contiguous (N, C, *out) array (cropping the junk of wide columns)."""
-    xp = array_module(y)
-    c = y.shape[1]
-    grid = (g.out[0], *g.padded[1:]) if is_wide(g) else g.out
-    y = y.reshape(n, c, *grid) if by_sample else y.reshape(c, n, *grid).swapaxes(0, 1)
-    if is_wide(g):
+def _output(y, g: Geometry, b: int):
+    """A block's GEMM result (C_out, B·M) as a (B, C_out, *o) view, the junk of wide columns cropped."""
+    grid = _grid(g)
+    y = y.reshape(y.shape[0], b, *grid).swapaxes(0, 1)
+    if grid != g.out:
         y = y[(slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])]
-    return xp.ascontiguousarray(y)
+    return y
 
 
-def _conv_gemm(w, cols, groups: int):
-    """(C_out, C_in/G·Πk) weight × (B, C_in·Πk, M) columns -> (B, C_out, M), block-diagonal over groups."""
+def _grad_columns(gy, g: Geometry):
+    """The adjoint of :func:`_output`: a block's gradient (B, C_out, *o) as a contiguous (C_out, B·M) matrix, zero
+    in the junk positions of wide columns."""
+    xp = array_module(gy)
+    gt = gy.swapaxes(0, 1)
+    grid = _grid(g)
+    if grid != g.out:
+        wide = xp.zeros((*gt.shape[:2], *grid), dtype=gy.dtype)
+        wide[(slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])] = gt
+        gt = wide
+    return xp.ascontiguousarray(gt).reshape(gt.shape[0], -1)
+
+
+# GEMMs of 2-d operands go through ``dot`` rather than ``matmul``: NumPy's matmul holds the GIL around a transposed
+# operand's BLAS call (measured: no speed-up at all from a second thread), dot releases it.
+def _gemm(w, cols, groups: int):
+    """(C_out, C_in/G·Πk) weight × (C_in·Πk, M) columns -> (C_out, M), block-diagonal over the groups."""
     cout = w.shape[0]
     w2 = w.reshape(cout, -1)
     if groups == 1:
-        return w2 @ cols
-    b, k, m = cols.shape
-    y = w2.reshape(groups, cout // groups, -1) @ cols.reshape(b, groups, k // groups, m)
-    return y.reshape(b, cout, m)
+        return array_module(cols).dot(w2, cols)
+    k, m = cols.shape
+    return (w2.reshape(groups, cout // groups, -1) @ cols.reshape(groups, k // groups, m)).reshape(cout, m)
 
 
-def _conv_gemm_t(w, g, groups: int, out=None):
-    """The transposed GEMM: weightᵀ × a (B, C_out, M) gradient stack -> (B, C_in·Πk, M) columns, written into
-    ``out`` (a spare column buffer of that shape and dtype) when one is given."""
-    xp = array_module(g)
+def _gemm_t(w, gcols, groups: int, out=None):
+    """The transposed GEMM: weightᵀ × (C_out, M) gradient columns -> (C_in·Πk, M) columns, written into ``out``
+    (a spare column buffer of that shape and dtype) when one is given."""
+    xp = array_module(gcols)
     cout = w.shape[0]
     w2 = w.reshape(cout, -1)
-    b, _, m = g.shape
-    if out is not None and (out.shape != (b, w2.shape[1] * groups, m) or out.dtype != xp.result_type(w, g)):
-        out = None  # dropped before the GEMM allocates its own
+    m = gcols.shape[1]
+    if out is not None and (out.shape != (w2.shape[1] * groups, m) or out.dtype != xp.result_type(w, gcols)):
+        out = None
     if groups == 1:
-        return xp.matmul(w2.T, g, out=out)
+        return xp.dot(w2.T, gcols, out=out)
     wt = w2.reshape(groups, cout // groups, -1).swapaxes(1, 2)
-    gs = g.reshape(b, groups, cout // groups, m)
-    cols = xp.matmul(wt, gs, out=None if out is None else out.reshape(b, groups, -1, m))
-    return cols.reshape(b, -1, m)
+    cols = xp.matmul(wt, gcols.reshape(groups, cout // groups, m),
+                     out=None if out is None else out.reshape(groups, -1, m))
+    return cols.reshape(-1, m)
 
 
-_WGRAD_CHUNK = 1 << 22  # elements of the per-sample partial weight gradients held at once
-
-
-def _conv_wgrad(g, cols, w_shape, groups: int):
-    """Σ_b g_b (C_out, M) × cols_bᵀ (M, C_in·Πk): batched GEMMs over chunks of the stack, summed.
-
-    Each GEMM is computed transposed, cols_b × g_bᵀ -> (C_in·Πk, C_out): with the long reduction over M, OpenBLAS
-    splits the taller output better across threads (measured ~1.5× faster for the 64-channel 3×3 case).
-    """
-    xp = array_module(cols)
-    cout = w_shape[0]
-    b, k, m = cols.shape
-    g = g.reshape(b, groups, cout // groups, m)
-    c = cols.reshape(b, groups, k // groups, m)
-    step = max(1, _WGRAD_CHUNK // (cout * k // groups))
-    dw = None
-    for a in range(0, b, step):
-        part = (c[a:a + step] @ g[a:a + step].swapaxes(-1, -2)).sum(axis=0)
-        dw = part if dw is None else xp.add(dw, part, out=dw)
-    return xp.ascontiguousarray(dw.swapaxes(-1, -2)).reshape(w_shape)
+def _wgrad(gcols, cols, groups: int):
+    """A block's weight gradient: (C_out, M) gradient × (C_in·Πk, M) columnsᵀ -> (C_out, C_in/G·Πk)."""
+    cout, m = gcols.shape
+    if groups == 1:
+        return array_module(cols).dot(gcols, cols.T)
+    k = cols.shape[0]
+    return (gcols.reshape(groups, cout // groups, m) @ cols.reshape(groups, k // groups, m).swapaxes(1, 2)).reshape(
+        cout, -1)
 
 
 def _conv_forward(x, w, b, g: Geometry):
-    """(y, columns of x): the convolution's output as a contiguous (N, C_out, *o) array."""
-    by_sample = per_sample(g, x.shape[1], w.shape[0])
-    cols = im2col(x, g, by_sample)
-    y = _conv_gemm(w, cols, g.groups)
-    if b is not None:
-        y += b[:, None]
-    return _from_stack(y, x.shape[0], g, by_sample), cols
+    """y = conv(x, w) + b as a contiguous (N, C_out, *o) array, block by block."""
+    xp = array_module(x)
+    n, c = x.shape[:2]
+    y = xp.empty((n, w.shape[0], *g.out), dtype=xp.result_type(x, w))
+    blocks = _blocks(x, n, c * math.prod(g.kernel) * math.prod(_grid(g)) * x.itemsize)
+
+    def block(i):
+        sl = blocks[i]
+        yb = _gemm(w, _columns(x[sl], g), g.groups)
+        if b is not None:
+            yb += b[:, None]
+        y[sl] = _output(yb, g, sl.stop - sl.start)
+
+    parallel_for(len(blocks), block)
+    return y
 
 
-def _full_correlation(g: Geometry, c: int, cout: int):
-    """For stride 1, the input gradient is itself a convolution: the gradient, padded by dilation·(k − 1) − pad,
-    correlated with the weight flipped in space and transposed in channels. Its Geometry when that is valid and
-    its column buffer is no larger than col2im's (C_out·Πsize ≤ C_in·Πo), else None."""
-    if any(s != 1 for s in g.stride) or cout * math.prod(g.size) > c * math.prod(g.out):
-        return None
-    pads = [(d * (k - 1) - lo, d * (k - 1) - hi) for k, d, (lo, hi) in zip(g.kernel, g.dilation, g.pads)]
-    if min(min(p) for p in pads) < 0:
-        return None
-    return Geometry(g.out, g.kernel, g.stride, g.dilation, pads, g.groups, out=g.size)
+# With stride 1 the input gradient dx = Σ_k shift(wₖᵀ·g, off(k)) (col2im of wᵀ·g) is split by the kernel's last dim:
+# for each offset k' of the other dims, U_k' = Σ_kl shift(w_{k',kl}ᵀ·g, kl·d) is one GEMM against the *row columns* of
+# g (the gradient, shifted by each kl, C_out·kL rows), so only Πk' slice-adds remain instead of Πk (5 instead of 25
+# for a 5×5 kernel, none for 1-d). The row columns are a kL/(C_in·Πk/C_out) fraction of the full columns' size.
+class _RowPlan:
+    """What the row-separable input gradient of a stride-1 Geometry needs: the (G, Πk'·C/G, C_out/G·kL) weight
+    matrix, the row length run' = run + (kL − 1)·d, and the flat shifts of the outer kernel offsets k'."""
+
+    def __init__(self, w, g: Geometry, c: int):
+        xp = array_module(w)
+        cout, groups, nd = w.shape[0], g.groups, len(g.kernel)
+        self.step, self.run, self.length = _wide_geometry(g)
+        self.kl, self.dl = g.kernel[-1], g.dilation[-1]
+        self.ext = (self.kl - 1) * self.dl
+        self.outer = [sum(k * s for k, s in zip(ko, self.step)) for ko in itertools.product(*(range(k) for k in g.kernel[:-1]))]
+        # A[g, (k', c), (o, r)] = w[o, c, k', kL − 1 − r]: the last dim flipped, so row r of the row columns shifts by r·d
+        a = w.reshape(groups, cout // groups, c // groups, len(self.outer), self.kl)[..., ::-1]
+        self.a = xp.ascontiguousarray(a.transpose(0, 3, 2, 1, 4)).reshape(groups, len(self.outer) * c // groups, -1)
+        self.c, self.cout, self.groups, self.nd = c, cout, groups, nd
+
+    def sample_elements(self) -> int:
+        """Elements of the row columns and of U per sample."""
+        rows = self.run + self.ext
+        return (self.cout * self.kl + self.c * len(self.outer)) * rows + self.cout * (self.run + 2 * self.ext)
+
+    def input_grad(self, gy, g: Geometry):
+        """dx (B, C, *size) of a block's gradient gy (B, C_out, *o), as a view."""
+        xp = array_module(gy)
+        b, grid, ext, rows = gy.shape[0], _wide_grid(g), self.ext, self.run + self.ext
+        gext = xp.zeros((self.cout, b, self.run + 2 * ext), dtype=gy.dtype)  # g on the wide grid, ext zeros each side
+        gext[..., ext:ext + self.run].reshape(self.cout, b, *grid)[(slice(None),) * 2 + tuple(
+            slice(0, o) for o in g.out)] = gy.swapaxes(0, 1)
+        so, sb, se = gext.strides
+        r = xp.lib.stride_tricks.as_strided(gext, shape=(self.cout, self.kl, b, rows),
+                                            strides=(so, se * self.dl, sb, se), writeable=False)
+        r = xp.ascontiguousarray(r).reshape(self.groups, -1, b * rows)
+        u = xp.dot(self.a[0], r[0]) if self.groups == 1 else self.a @ r
+        u = u.reshape(self.groups, len(self.outer), self.c // self.groups, b, rows)
+        acc = xp.zeros((self.groups, self.c // self.groups, b, self.length), dtype=u.dtype)
+        for i, off in enumerate(self.outer):
+            acc[..., off:off + rows] += u[:, i]
+        acc = acc.reshape(self.c, b, self.length)[..., :math.prod(g.padded)].reshape(self.c, b, *g.padded)
+        return acc[(slice(None), slice(None)) + g.inner].swapaxes(0, 1)
 
 
-def _flipped_transposed(w, groups: int):
-    """w (C_out, C_in/G, *k) -> (C_in, C_out/G, *k) flipped in every spatial dim, group by group."""
-    cout, cin_g, *k = w.shape
-    wt = w.reshape(groups, cout // groups, cin_g, *k).swapaxes(1, 2).reshape(cin_g * groups, cout // groups, *k)
-    return array_module(w).ascontiguousarray(wt[(slice(None), slice(None)) + (slice(None, None, -1),) * len(k)])
+def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w: bool):
+    """(dx, dw), the gradients of y = conv(x, w) for the incoming gy (None where not asked for), in one pass over
+    the blocks.
+
+    Per block: the columns of x are rebuilt for dw = gy·colsᵀ; dx is, with stride 1, the row-separable transposed
+    GEMM (:class:`_RowPlan`), else wᵀ·gy written over the columns and summed back by col2im. The blocks' dw are
+    summed in block order, the same for every thread count."""
+    xp = array_module(gy)
+    n, c = x_shape[:2]
+    cout = gy.shape[1]
+    rows = _RowPlan(w, g, c) if need_x and all(st == 1 for st in g.stride) else None
+    m = math.prod(_grid(g))
+    per = cout * m + (c * math.prod(g.kernel) * m if need_w or (need_x and rows is None) else 0)
+    if rows is not None:
+        per += rows.sample_elements()
+    blocks = _blocks(gy, n, per * gy.itemsize)
+    dx = xp.empty(x_shape, dtype=xp.result_type(gy, w)) if need_x else None
+    parts = [None] * len(blocks)
+
+    def block(i):
+        sl = blocks[i]
+        cols = _columns(x[sl], g) if need_w else None
+        gcols = _grad_columns(gy[sl], g) if need_w or (need_x and rows is None) else None
+        if need_w:
+            parts[i] = _wgrad(gcols, cols, g.groups)
+        if not need_x:
+            return
+        if rows is not None:
+            dx[sl] = rows.input_grad(gy[sl], g)
+            return
+        if cols is not None and (not cols.flags.writeable or xp.may_share_memory(cols, x)):
+            cols = None  # a 1×1 kernel's columns can be x itself: never write into them
+        dx[sl] = _uncolumns(_gemm_t(w, gcols, g.groups, out=cols), g, sl.stop - sl.start, c)
+
+    parallel_for(len(blocks), block)
+    dw = None
+    if need_w:
+        dw = parts[0]
+        for p in parts[1:]:
+            dw += p
+        dw = dw.reshape(w_shape)
+    return dx, dw
 
 
 class ConvNd(Function):
@@ -320,26 +402,23 @@ class ConvNd(Function):
 
     saves_inputs = (0, 1)
 
-    def __init__(self, g: Geometry, keep_columns: bool = True):
-        self.g, self.keep_columns = g, keep_columns
+    def __init__(self, g: Geometry):
+        self.g = g
 
     def forward(self, x, w, b=None):
-        y, cols = _conv_forward(x, w, b, self.g)
-        self._cols = cols if self.keep_columns else None
-        return y
+        return _conv_forward(x, w, b, self.g)
 
     def backward(self, grad):
         x, w = self.inputs[:2]
-        gx = gw = gb = None
-        cols = self.__dict__.pop("_cols", None)
-        if self.needs_input_grad[1]:
-            gw = ConvWeightGrad(self.g, w.shape, cols)(x, grad)
-        if cols is not None and array_module(cols).may_share_memory(cols, x._data):
-            cols = None  # im2col gave a view of x itself (a 1×1 kernel): never write into it
-        if self.needs_input_grad[0]:  # the input gradient's columns reuse the buffer of x's columns
-            node = ConvInputGrad(self.g, x.shape, cols)
-            cols = None  # the node holds the only reference, and drops it when it no longer needs the buffer
-            gx = node(grad, w)
+        need_x, need_w = self.needs_input_grad[:2]
+        if grad_mode.state.enabled:  # create_graph: gradients that are themselves differentiable
+            gx = ConvInputGrad(self.g, x.shape)(grad, w) if need_x else None
+            gw = ConvWeightGrad(self.g, w.shape)(x, grad) if need_w else None
+        else:  # both from one pass over the blocks
+            dx, dw = _conv_backward(x._data, w._data, grad._data, self.g, x.shape, w.shape, need_x, need_w)
+            gx = None if dx is None else Tensor._wrap(dx)
+            gw = None if dw is None else Tensor._wrap(dw)
+        gb = None
         if len(self.inputs) > 2 and self.needs_input_grad[2]:
             gb = grad.sum((0, *range(2, grad.ndim)))
         return gx, gw, gb
@@ -350,24 +429,17 @@ class ConvInputGrad(Function):
 
     saves_inputs = (0, 1)
 
-    def __init__(self, g: Geometry, x_shape, spare=None):
-        self.g, self.x_shape, self._spare = g, tuple(x_shape), spare
+    def __init__(self, g: Geometry, x_shape):
+        self.g, self.x_shape = g, tuple(x_shape)
 
     def forward(self, grad, w):
-        n, c = self.x_shape[:2]
-        full = _full_correlation(self.g, c, grad.shape[1])
-        if full is not None:
-            self._spare = None  # freed before the correlation builds its own columns
-            return _conv_forward(grad, _flipped_transposed(w, self.g.groups), None, full)[0]
-        by_sample = per_sample(self.g, c, grad.shape[1])
-        cols = _conv_gemm_t(w, _to_stack(grad, self.g, by_sample), self.g.groups, self.__dict__.pop("_spare"))
-        return col2im(cols, self.g, n, c, by_sample)
+        return _conv_backward(None, w, grad, self.g, self.x_shape, w.shape, True, False)[0]
 
     def backward(self, gg):
         grad, w = self.inputs
         d_grad = d_w = None
         if self.needs_input_grad[0]:
-            d_grad = ConvNd(self.g, keep_columns=False)(gg, w)
+            d_grad = ConvNd(self.g)(gg, w)
         if self.needs_input_grad[1]:
             d_w = ConvWeightGrad(self.g, w.shape)(gg, grad)
         return d_grad, d_w
@@ -378,15 +450,11 @@ class ConvWeightGrad(Function):
 
     saves_inputs = (0, 1)
 
-    def __init__(self, g: Geometry, w_shape, cols=None):
-        self.g, self.w_shape, self._cols = g, tuple(w_shape), cols
+    def __init__(self, g: Geometry, w_shape):
+        self.g, self.w_shape = g, tuple(w_shape)
 
     def forward(self, x, grad):
-        by_sample = per_sample(self.g, x.shape[1], self.w_shape[0])
-        cols = self.__dict__.pop("_cols", None)
-        if cols is None:
-            cols = im2col(x, self.g, by_sample)
-        return _conv_wgrad(_to_stack(grad, self.g, by_sample), cols, self.w_shape, self.g.groups)
+        return _conv_backward(x, None, grad, self.g, x.shape, self.w_shape, False, True)[1]
 
     def backward(self, gw):
         x, grad = self.inputs
@@ -394,7 +462,7 @@ class ConvWeightGrad(Function):
         if self.needs_input_grad[0]:
             d_x = ConvInputGrad(self.g, x.shape)(grad, gw)
         if self.needs_input_grad[1]:
-            d_grad = ConvNd(self.g, keep_columns=False)(x, gw)
+            d_grad = ConvNd(self.g)(x, gw)
         return d_x, d_grad
 
 
@@ -477,7 +545,7 @@ def _conv(n, x, weight, bias, stride, padding, dilation, groups):
     pads = resolve_padding(padding, size, kernel, stride, dilation, op)
     _check_fits(op, size, pads, kernel, dilation)
     g = Geometry(size, kernel, stride, dilation, pads, groups)
-    node = ConvNd(g, keep_columns=weight.requires_grad and grad_mode.state.enabled)
+    node = ConvNd(g)
     if bias is None:
         y = node(x, weight)
     else:

@@ -1,7 +1,7 @@
 """Affine maps: ``linear`` (a fused primitive: one graph node for x Wᵀ + b) and ``bilinear``."""
 from __future__ import annotations
 
-from ... import ops
+from ... import ops, parallel
 from ...autograd.function import Function
 from ...ops._util import ShapeError
 from ...tensor import Tensor
@@ -16,7 +16,7 @@ class _Linear(Function):
     saves_inputs = (0, 1)
 
     def forward(self, x, w, b=None):
-        y = x @ w.T
+        y = parallel.matmul(x, w.T)
         if b is not None:
             y += b
         return y

@@ -1,0 +1,229 @@
+"""Intra-op parallelism on the CPU: the blocks of one large op run on several threads at once.
+
+PyTorch runs its CPU kernels on ``torch.get_num_threads()`` threads; deepgrad does the same one level up, with NumPy
+calls as the kernels. NumPy releases the GIL inside its copy loops, ufuncs and BLAS calls, so threads that each take
+a block of samples (a convolution's column blocks, a pooling layer's planes) really run in parallel:
+
+    dg.set_num_threads(1)    # everything on the calling thread
+    dg.get_num_threads()     # default: DEEPGRAD_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs this process may use
+
+While blocks run in parallel, BLAS is held to one thread per call (OpenBLAS, found with ctypes): two threads that
+each start a multi-threaded GEMM put twice as many busy threads as cores on the machine, and the spinning BLAS
+workers then slow everything down (measured ≈ 2× slower than one BLAS thread per block on 2 cores).
+
+Results never depend on the thread count: callers cut their blocks from the op's shape alone, each block writes its
+own part of the result, and partial sums are added in block order.
+"""
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import threading
+
+import numpy as np
+
+__all__ = ["get_num_threads", "set_num_threads", "parallel_for", "matmul", "blas_threads"]
+
+
+def _default_threads() -> int:
+    for var in ("DEEPGRAD_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").split(",")[0].strip()  # OMP_NUM_THREADS may list nested levels: "4,2"
+        if value.isdigit() and int(value) >= 1:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+_threads = _default_threads()
+_local = threading.local()  # .busy: this thread is running blocks of a parallel_for (no nesting)
+
+
+def get_num_threads() -> int:
+    """The number of threads one op may use on the CPU (see :func:`set_num_threads`)."""
+    return _threads
+
+
+def set_num_threads(n: int) -> None:
+    """Use up to ``n`` threads per op on the CPU (``n`` = 1: everything on the calling thread), like
+    ``torch.set_num_threads``. Results are the same for every ``n``."""
+    global _threads
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: expected a positive int, got {type(n).__name__} {n!r}")
+    if n < 1:
+        raise ValueError(f"set_num_threads: expected a positive int, got {n}")
+    _threads = n
+
+
+class _Worker:
+    """A daemon thread that runs one task at a time, handed over and back through two locks (one futex wake-up
+    each way: about half the latency of a ThreadPoolExecutor's queue and futures)."""
+
+    def __init__(self):
+        self._go, self._done = threading.Lock(), threading.Lock()
+        self._go.acquire()
+        self._done.acquire()
+        self._task = None
+        threading.Thread(target=self._loop, name="deepgrad-worker", daemon=True).start()
+
+    def _loop(self):
+        while True:
+            self._go.acquire()
+            self._task()
+            self._done.release()
+
+    def start(self, task):
+        self._task = task
+        self._go.release()
+
+    def join(self):
+        self._done.acquire()
+
+
+_workers: list = []
+_pool_lock = threading.Lock()  # held while a parallel_for uses the workers
+
+
+def parallel_for(n: int, body) -> None:
+    """Call ``body(i)`` for every i in range(n), on up to :func:`get_num_threads` threads (the calling one included);
+    return when all calls are done, re-raising the first exception one of them raised.
+
+    Blocks are handed out one at a time, so uneven blocks balance themselves. Inside a block, a nested
+    ``parallel_for`` runs serially, and BLAS runs on one thread (with one thread in all, too: deepgrad never wakes
+    BLAS's own thread pool, whose threads would keep spinning on the cores after each call).
+    """
+    threads = min(_threads, n)
+    if threads <= 1 or getattr(_local, "busy", False) or not _pool_lock.acquire(blocking=False):
+        with blas_threads(1):
+            for i in range(n):
+                body(i)
+        return
+    try:
+        while len(_workers) < threads - 1:
+            _workers.append(_Worker())
+        todo = iter(range(n))  # next() on a range iterator is atomic under the GIL: each block is taken once
+        errors: list = []
+
+        def work():
+            _local.busy = True
+            try:
+                for i in todo:
+                    if errors:
+                        return
+                    body(i)
+            except BaseException as e:  # noqa: BLE001 - handed to the caller below
+                errors.append(e)
+            finally:
+                _local.busy = False
+
+        with blas_threads(1):
+            for w in _workers[:threads - 1]:
+                w.start(work)
+            work()
+            for w in _workers[:threads - 1]:
+                w.join()
+    finally:
+        _pool_lock.release()
+    if errors:
+        raise errors[0]
+
+
+_SPLIT_MACS = 1 << 22  # multiply-adds per thread below which a product is not worth splitting (~0.1 ms of work)
+
+
+def matmul(a, b):
+    """``a @ b`` for raw arrays. On the CPU with several threads, a large 2-d product is cut into blocks of rows (or
+    of columns, when the result is wide) computed on the threads, and a batched one into blocks of the batch; each
+    block is one single-threaded BLAS call (see the module docstring)."""
+    if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or a.ndim < 2 or b.ndim < 2:
+        with blas_threads(1):
+            return a @ b
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    macs = m * k * n * math.prod(batch)
+    threads = min(_threads, max(1, macs // _SPLIT_MACS))
+    if threads <= 1 or getattr(_local, "busy", False):
+        with blas_threads(1):
+            return np.dot(a, b) if a.ndim == b.ndim == 2 else a @ b
+    out = np.empty((*batch, m, n), dtype=np.result_type(a, b))
+    if not batch:
+        if m >= 2 * n:  # blocks of rows: each thread packs all of b, but writes contiguous rows
+            cuts = _cuts(m, threads)
+            parallel_for(threads, lambda i: np.dot(a[cuts[i]], b, out=out[cuts[i]]))
+        else:  # blocks of columns: each thread packs its part of b (measured the faster split for n ≳ m/2)
+            cuts = _cuts(n, threads)
+            parallel_for(threads, lambda i: np.matmul(a, b[:, cuts[i]], out=out[:, cuts[i]]))
+    elif a.shape[:-2] == b.shape[:-2] and math.prod(batch) >= threads:
+        a, b, o = a.reshape(-1, m, k), b.reshape(-1, k, n), out.reshape(-1, m, n)
+        cuts = _cuts(o.shape[0], threads)
+        parallel_for(threads, lambda i: np.matmul(a[cuts[i]], b[cuts[i]], out=o[cuts[i]]))
+    else:  # blocks of rows, the batch dims broadcasting as they will
+        cuts = _cuts(m, threads)
+        parallel_for(threads, lambda i: np.matmul(a[..., cuts[i], :], b, out=out[..., cuts[i], :]))
+    return out
+
+
+def _cuts(n: int, parts: int) -> list:
+    return [slice(i * n // parts, (i + 1) * n // parts) for i in range(parts)]
+
+
+# ------------------------------------------------------------------------------------------------ BLAS threads
+_SETTERS = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+            ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
+            ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+            ("openblas_set_num_threads", "openblas_get_num_threads"))
+_blas = None  # (set, get) once looked up; False where no OpenBLAS was found
+_blas_depth = 0
+_blas_saved = 0
+_blas_lock = threading.Lock()
+
+
+def _find_openblas():
+    """The (set, get) thread-count functions of the OpenBLAS that NumPy loaded, or False (other BLAS, other OS)."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.rsplit("/", 1)[-1].lower()}
+    except OSError:
+        return False
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for set_name, get_name in _SETTERS:
+            if hasattr(lib, set_name) and hasattr(lib, get_name):
+                setter, getter = getattr(lib, set_name), getattr(lib, get_name)
+                setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
+                return setter, getter
+    return False
+
+
+class blas_threads:
+    """``with blas_threads(n):`` — OpenBLAS uses at most ``n`` threads per call inside the block (nestable and safe
+    across threads: the first to enter sets the limit, the last to leave restores it). A no-op where NumPy's BLAS
+    is not OpenBLAS."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        global _blas, _blas_depth, _blas_saved
+        with _blas_lock:
+            if _blas is None:
+                _blas = _find_openblas()
+            if _blas and _blas_depth == 0:
+                _blas_saved = _blas[1]()
+                if _blas_saved != self.n:
+                    _blas[0](self.n)
+            _blas_depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _blas_depth
+        with _blas_lock:
+            _blas_depth -= 1
+            if _blas and _blas_depth == 0 and _blas_saved != self.n:
+                _blas[0](_blas_saved)
+        return False
