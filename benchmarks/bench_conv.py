@@ -15,13 +15,12 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 sys.path.insert(0, os.path.dirname(__file__))
-import _bench  # noqa: E402
+import _bench  # noqa: E402, I001 - deepgrad is imported before NumPy, so that OpenBLAS's idle workers spin briefly
 
-import deepgrad as dg  # noqa: E402
+import deepgrad as dg  # noqa: E402  (see deepgrad.parallel)
+import numpy as np  # noqa: E402
 from deepgrad.ops.conv import conv2d  # noqa: E402
 from deepgrad.ops.pool import max_pool2d  # noqa: E402
 

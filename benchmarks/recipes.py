@@ -20,11 +20,10 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 sys.path.insert(0, SRC)
-from deepgrad import cli, data  # noqa: E402
+from deepgrad import cli, data  # noqa: E402, I001 - before NumPy (see deepgrad.parallel)
+import numpy as np  # noqa: E402
 from deepgrad.models import model_info  # noqa: E402
 
 TARGETS = {"mnist-cnn": 0.97, "mlp": 0.955, "logistic": 0.89, "mnist-cnn-best": 0.987}

@@ -8,7 +8,13 @@ tensor([2., 4., 6.])
 """
 from __future__ import annotations
 
-from . import autograd, backend, cuda, parallel
+import os as _os
+import sys as _sys
+
+if "numpy" not in _sys.modules:  # before OpenBLAS loads: idle BLAS workers spin ≈ 0.4 ms, not 0.1 s (see parallel.py)
+    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
+
+from . import autograd, backend, cuda, parallel  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,

@@ -7,12 +7,17 @@ a block of samples (a convolution's column blocks, a pooling layer's planes) rea
     dg.set_num_threads(1)    # everything on the calling thread
     dg.get_num_threads()     # default: DEEPGRAD_NUM_THREADS, else OMP_NUM_THREADS, else the CPUs this process may use
 
-While blocks run in parallel, BLAS is held to one thread per call (OpenBLAS, found with ctypes): two threads that
-each start a multi-threaded GEMM put twice as many busy threads as cores on the machine, and the spinning BLAS
-workers then slow everything down (measured ≈ 2× slower than one BLAS thread per block on 2 cores).
+Inside those blocks BLAS is held to one thread per call (OpenBLAS, found with ctypes). Plain matrix products
+(``matmul``, ``linear``) are threaded by BLAS itself, whose workers wait for the next call by spinning: that makes
+back-to-back products of an MLP fast, but a worker spinning after a call takes a core from deepgrad's own threads —
+by default for about 0.1 s (measured: a LeNet-5 step 50 % slower). ``import deepgrad`` therefore shortens the spin
+to 2²⁰ cycles (≈ 0.4 ms, ``OPENBLAS_THREAD_TIMEOUT=20``) when NumPy is not loaded yet. If NumPy was imported first
+and OpenBLAS kept its long spin, deepgrad never wakes BLAS's threads at all and splits large products into blocks on
+its own threads instead (:func:`matmul`).
 
-Results never depend on the thread count: callers cut their blocks from the op's shape alone, each block writes its
-own part of the result, and partial sums are added in block order.
+Blocked ops give the same results for every thread count: they cut their blocks from the op's shape alone, each block
+writes its own part of the result, and partial sums are added in block order. Products threaded by BLAS can differ in
+the last bits between thread counts, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -130,23 +135,32 @@ def parallel_for(n: int, body) -> None:
         raise errors[0]
 
 
-_SPLIT_MACS = 1 << 22  # multiply-adds per thread below which a product is not worth splitting (~0.1 ms of work)
+_SPLIT_MACS = 1 << 23  # multiply-adds per block below which a product is not worth splitting (~0.15 ms of work)
+_MAX_PARTS = 8
 
 
 def matmul(a, b):
-    """``a @ b`` for raw arrays. On the CPU with several threads, a large 2-d product is cut into blocks of rows (or
-    of columns, when the result is wide) computed on the threads, and a batched one into blocks of the batch; each
-    block is one single-threaded BLAS call (see the module docstring)."""
+    """``a @ b`` for raw arrays, using the CPU threads.
+
+    BLAS threads the product itself (on :func:`get_num_threads` threads) when its workers spin briefly (see the
+    module docstring); inside a parallel block it runs on one thread. Otherwise a large 2-d product is cut into
+    blocks of rows (or of columns, when the result is wide), a batched one into blocks of the batch, and the blocks
+    run on deepgrad's threads, each as one single-threaded BLAS call; the cut depends on the shapes only."""
+    busy = getattr(_local, "busy", False)
     if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or a.ndim < 2 or b.ndim < 2:
-        with blas_threads(1):
+        with blas_threads(1 if busy else _threads):
             return a @ b
+    dot = np.dot if a.ndim == b.ndim == 2 else np.matmul  # dot: matmul holds the GIL around a transposed operand
+    if not busy and _blas_spins_briefly():
+        with blas_threads(_threads):
+            return dot(a, b)
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    macs = m * k * n * math.prod(batch)
-    threads = min(_threads, max(1, macs // _SPLIT_MACS))
-    if threads <= 1 or getattr(_local, "busy", False):
+    parts = min(_MAX_PARTS, m * k * n * math.prod(batch) // _SPLIT_MACS)  # from the shapes alone (see above)
+    if parts <= 1 or busy:
         with blas_threads(1):
-            return np.dot(a, b) if a.ndim == b.ndim == 2 else a @ b
+            return dot(a, b)
+    threads = parts
     out = np.empty((*batch, m, n), dtype=np.result_type(a, b))
     if not batch:
         if m >= 2 * n:  # blocks of rows: each thread packs all of b, but writes contiguous rows
@@ -174,14 +188,16 @@ _SETTERS = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_thread
             ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
             ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
             ("openblas_set_num_threads", "openblas_get_num_threads"))
-_blas = None  # (set, get) once looked up; False where no OpenBLAS was found
+_blas = None  # (set, get, path) once looked up; False where no OpenBLAS was found
+_blas_timeout = None
 _blas_depth = 0
 _blas_saved = 0
 _blas_lock = threading.Lock()
 
 
 def _find_openblas():
-    """The (set, get) thread-count functions of the OpenBLAS that NumPy loaded, or False (other BLAS, other OS)."""
+    """The (set, get) thread-count functions of the OpenBLAS that NumPy loaded and its path, or False (another BLAS,
+    another OS)."""
     try:
         with open("/proc/self/maps") as f:
             paths = {line.split()[-1] for line in f if "openblas" in line.rsplit("/", 1)[-1].lower()}
@@ -196,14 +212,30 @@ def _find_openblas():
             if hasattr(lib, set_name) and hasattr(lib, get_name):
                 setter, getter = getattr(lib, set_name), getattr(lib, get_name)
                 setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
-                return setter, getter
+                return setter, getter, path
     return False
 
 
+def _blas_spins_briefly() -> bool:
+    """Whether OpenBLAS's idle workers spin at most 2²⁰ cycles (OPENBLAS_THREAD_TIMEOUT ≤ 20 when NumPy loaded it)."""
+    global _blas_timeout
+    if _blas_timeout is None:
+        _blas_timeout = 0
+        found = _blas if _blas is not None else _find_openblas()
+        if found:
+            try:
+                fn = ctypes.CDLL(found[2]).openblas_thread_timeout
+                fn.restype = ctypes.c_int
+                _blas_timeout = fn()
+            except (OSError, AttributeError):
+                pass
+    return 0 < _blas_timeout <= 20
+
+
 class blas_threads:
-    """``with blas_threads(n):`` — OpenBLAS uses at most ``n`` threads per call inside the block (nestable and safe
-    across threads: the first to enter sets the limit, the last to leave restores it). A no-op where NumPy's BLAS
-    is not OpenBLAS."""
+    """``with blas_threads(n):`` — OpenBLAS uses ``n`` threads per call inside the block (nestable and safe across
+    threads: the first to enter sets the count, the last to leave restores it). A no-op where NumPy's BLAS is not
+    OpenBLAS."""
 
     def __init__(self, n: int):
         self.n = n

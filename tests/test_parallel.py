@@ -1,0 +1,202 @@
+"""deepgrad.parallel: the CPU thread pool, split matrix products, BLAS thread control; and the malloc setting."""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import deepgrad as dg
+from deepgrad import parallel
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Run a test with n threads: threads(n); restored afterwards."""
+    def use(n):
+        monkeypatch.setattr(parallel, "_threads", n)
+    return use
+
+
+def test_set_and_get_num_threads():
+    old = dg.get_num_threads()
+    try:
+        dg.set_num_threads(3)
+        assert dg.get_num_threads() == 3 == parallel.get_num_threads()
+    finally:
+        dg.set_num_threads(old)
+    with pytest.raises(ValueError, match="set_num_threads: expected a positive int, got 0"):
+        dg.set_num_threads(0)
+    with pytest.raises(TypeError, match="set_num_threads: expected a positive int, got float 2.0"):
+        dg.set_num_threads(2.0)
+    with pytest.raises(TypeError):
+        dg.set_num_threads(True)
+
+
+def test_default_thread_count_reads_the_environment():
+    code = "import deepgrad as dg; print(dg.get_num_threads())"
+    for env, want in (({"DEEPGRAD_NUM_THREADS": "3", "OMP_NUM_THREADS": "5"}, "3"), ({"OMP_NUM_THREADS": "5,2"}, "5")):
+        full = {k: v for k, v in os.environ.items() if k not in ("DEEPGRAD_NUM_THREADS", "OMP_NUM_THREADS")}
+        out = subprocess.run([sys.executable, "-c", code], env={**full, **env}, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == want
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_parallel_for_runs_every_block_once(threads, n_threads):
+    threads(n_threads)
+    seen, names = [], set()
+    lock = threading.Lock()
+
+    def body(i):
+        with lock:
+            seen.append(i)
+            names.add(threading.current_thread().name)
+
+    parallel.parallel_for(50, body)
+    assert sorted(seen) == list(range(50))
+    assert len(names) <= n_threads
+
+
+def test_parallel_for_reraises_and_stays_usable(threads):
+    threads(2)
+
+    def body(i):
+        if i == 7:
+            raise KeyError("block 7")
+
+    with pytest.raises(KeyError, match="block 7"):
+        parallel.parallel_for(20, body)
+    done = []
+    parallel.parallel_for(4, done.append)
+    assert sorted(done) == [0, 1, 2, 3]
+
+
+def test_nested_parallel_for_runs_serially(threads):
+    threads(2)
+    out = np.zeros((4, 4))
+
+    def outer(i):
+        parallel.parallel_for(4, lambda j: out.__setitem__((i, j), i * 4 + j))
+
+    parallel.parallel_for(4, outer)
+    assert np.array_equal(out, np.arange(16).reshape(4, 4))
+
+
+def test_concurrent_callers_both_finish(threads):
+    """A second thread that finds the pool busy runs its blocks itself."""
+    threads(2)
+    results = {}
+
+    def caller(name):
+        acc = []
+        parallel.parallel_for(200, lambda i: acc.append(i))
+        results[name] = sorted(acc)
+
+    ts = [threading.Thread(target=caller, args=(k,)) for k in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert all(v == list(range(200)) for v in results.values()) and len(results) == 3
+
+
+def test_blas_threads_limits_and_restores():
+    found = parallel._find_openblas()
+    if not found:
+        pytest.skip("NumPy's BLAS is not OpenBLAS")
+    _, get, _ = found
+    before = get()
+    with parallel.blas_threads(1):
+        assert get() == 1
+        with parallel.blas_threads(1):
+            assert get() == 1
+        assert get() == 1
+    assert get() == before
+
+
+@pytest.mark.parametrize("shapes", [((64, 30), (30, 8)),      # tall: blocks of rows
+                                    ((8, 30), (30, 64)),      # wide: blocks of columns
+                                    ((6, 9, 5), (6, 5, 7)),   # batched: blocks of the batch
+                                    ((9, 5), (3, 5, 7)),      # broadcast batch: blocks of rows
+                                    ((1, 9, 5), (3, 5, 7))])
+def test_split_matmul_matches_numpy(threads, monkeypatch, shapes):
+    threads(3)
+    monkeypatch.setattr(parallel, "_SPLIT_MACS", 1)
+    monkeypatch.setattr(parallel, "_blas_spins_briefly", lambda: False)
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    got = parallel.matmul(a, b)
+    np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-5)
+    assert got.dtype == np.float32 and got.shape == (a @ b).shape
+    # a transposed (F-ordered) operand, as in x @ W.T
+    wt = np.ascontiguousarray(b.swapaxes(-1, -2)).swapaxes(-1, -2)
+    np.testing.assert_allclose(parallel.matmul(a, wt), a @ b, rtol=1e-5, atol=1e-5)
+
+
+def test_split_matmul_is_bit_identical_across_thread_counts(threads, monkeypatch):
+    monkeypatch.setattr(parallel, "_SPLIT_MACS", 1)
+    monkeypatch.setattr(parallel, "_blas_spins_briefly", lambda: False)
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((40, 50)), rng.standard_normal((50, 30))
+    threads(1)
+    one = parallel.matmul(a, b)
+    threads(3)
+    assert np.array_equal(parallel.matmul(a, b), one)  # the same cut, whichever thread computes each block
+    assert np.array_equal(parallel.matmul(a[0], b), a[0] @ b)  # 1-d operands: NumPy's rules
+
+
+def test_layers_train_the_same_on_one_or_several_threads(threads, monkeypatch):
+    """With products split on deepgrad's threads (BLAS's own threading may differ in the last bits)."""
+    monkeypatch.setattr(parallel, "_SPLIT_MACS", 1)
+    monkeypatch.setattr(parallel, "_blas_spins_briefly", lambda: False)
+    losses = []
+    for n in (1, 2):
+        threads(n)
+        dg.manual_seed(0)
+        model = dg.nn.Sequential(dg.nn.Conv2d(1, 4, 3, padding=1), dg.nn.ReLU(), dg.nn.MaxPool2d(2), dg.nn.Flatten(),
+                                 dg.nn.Linear(4 * 4 * 4, 10))
+        opt = dg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        x, y = dg.randn(16, 1, 8, 8), dg.randint(0, 10, (16,))
+        run = []
+        for _ in range(5):
+            opt.zero_grad()
+            loss = dg.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            run.append(loss.item())
+        losses.append(run)
+    assert losses[0] == losses[1]
+
+
+def test_blas_threaded_products_where_blas_spins_briefly(threads, monkeypatch):
+    monkeypatch.setattr(parallel, "_blas_spins_briefly", lambda: True)
+    threads(2)
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((30, 20)), rng.standard_normal((20, 10))
+    np.testing.assert_allclose(parallel.matmul(a, b), a @ b, rtol=1e-12)
+    found = parallel._find_openblas()
+    if found:
+        before = found[1]()
+        parallel.matmul(a, b)
+        assert found[1]() == before
+
+
+def test_import_shortens_openblas_spin_only_before_numpy():
+    code = "import {}; import deepgrad, os; print(os.environ.get('OPENBLAS_THREAD_TIMEOUT'))"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    first = subprocess.run([sys.executable, "-c", code.format("sys")], env=env, capture_output=True, text=True, check=True)
+    late = subprocess.run([sys.executable, "-c", code.format("numpy")], env=env, capture_output=True, text=True,
+                          check=True)
+    assert first.stdout.strip() == "20" and late.stdout.strip() == "None"
+
+
+def test_malloc_keeps_freed_memory_unless_told_not_to():
+    code = "import deepgrad.backend as b; print(b.KEEPS_FREED_MEMORY)"
+    import platform
+
+    expected = str(platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "DEEPGRAD_KEEP_FREED_MEMORY": "0"})
+    assert on.stdout.strip() == expected and off.stdout.strip() == "False"
