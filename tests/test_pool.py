@@ -29,6 +29,31 @@ def test_max_pool_gradient_goes_to_the_maximum_once_per_window():
     assert x.grad.tolist() == [[[[0, 0, 0], [0, 4.0, 0], [0, 0, 0]]]]
 
 
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=2, stride=1), dict(kernel_size=2, stride=3),
+                                dict(kernel_size=3, stride=2, ceil_mode=True)])
+def test_max_pool_backward_paths_agree_with_ties(monkeypatch, kw):
+    """backward() scatters to the winners block by block, on several threads; the differentiable path (taken with
+    create_graph) goes through the winners' indices. Both give the first winner of a tie the whole gradient."""
+    from deepgrad import parallel
+    from deepgrad.ops import pool
+
+    monkeypatch.setattr(pool, "_POOL_BLOCK_BYTES", 1)
+    monkeypatch.setattr(parallel, "_threads", 3)
+    rng = np.random.default_rng(0)
+    x = dg.tensor(rng.integers(0, 3, (5, 2, 7, 8)).astype(np.float64), requires_grad=True)  # many ties
+    g = dg.tensor(rng.standard_normal(F.max_pool2d(x, **kw).shape))
+    F.max_pool2d(x, **kw).backward(g)
+    fast = x.grad.numpy().copy()
+    (slow,) = dg.autograd.grad(F.max_pool2d(x, **kw), x, g, create_graph=True)
+    np.testing.assert_array_equal(fast, slow.detach().numpy())
+    _, idx = F.max_pool2d(x, return_indices=True, **kw)  # each window's gradient lands on its index
+    want = np.zeros(x.shape).reshape(5, 2, -1)
+    np.add.at(want, (np.arange(5)[:, None, None], np.arange(2)[None, :, None], idx.numpy().reshape(5, 2, -1)),
+              g.numpy().reshape(5, 2, -1))
+    np.testing.assert_allclose(fast, want.reshape(x.shape), atol=1e-12)
+
+
 @pytest.mark.parametrize("size,k,s,p,ceil,want", [(7, 2, 2, 0, False, 3), (7, 2, 2, 0, True, 4), (6, 3, 2, 1, True, 4),
                                                   (5, 3, 2, 1, True, 3), (32, 3, 2, 0, True, 16)])
 def test_pool_output_size(size, k, s, p, ceil, want):

@@ -147,12 +147,12 @@ def window_view(xpad, g: Geometry, columns: bool):
 _BLOCK_BYTES = 1 << 21
 
 
-def _blocks(a, n: int, sample_bytes: int) -> list:
-    """The batch cut into slices of about _BLOCK_BYTES of columns each (a single slice on a GPU); the cut depends on
-    the shapes alone, never on the thread count, so results do not either."""
+def _blocks(a, n: int, sample_bytes: int, block_bytes: int | None = None) -> list:
+    """The batch cut into slices of about ``block_bytes`` (default _BLOCK_BYTES) of columns each (a single slice on
+    a GPU); the cut depends on the shapes alone, never on the thread count, so results do not either."""
     if array_module(a) is not np:
         return [slice(0, n)]
-    b = max(1, min(n, _BLOCK_BYTES // max(1, sample_bytes)))
+    b = max(1, min(n, (block_bytes or _BLOCK_BYTES) // max(1, sample_bytes)))
     return [slice(s, min(s + b, n)) for s in range(0, n, b)]
 
 

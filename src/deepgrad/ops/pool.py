@@ -12,11 +12,13 @@ import math
 import numpy as np
 
 from .. import backend
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module
+from ..parallel import parallel_for
 from ..tensor import Tensor
 from ._util import ShapeError
-from .conv import Geometry, _batched, _fmt, ntuple, pad_array, window_view
+from .conv import Geometry, _batched, _blocks, _fmt, ntuple, pad_array, window_view
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
@@ -98,6 +100,14 @@ def _crop(acc, g: Geometry):
     return acc[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))]
 
 
+_POOL_BLOCK_BYTES = 1 << 20  # input bytes per block of samples that a pooling pass hands to one thread
+
+
+def _sample_blocks(x) -> list:
+    """The batch of ``x`` cut into blocks of about _POOL_BLOCK_BYTES (one block on a GPU)."""
+    return _blocks(x, x.shape[0], x[:1].nbytes, _POOL_BLOCK_BYTES)
+
+
 class MaxPool(Function):
     """out(n, c, o) = max over window o of x; ``self.arg`` says which kernel offset won (the first one on ties)."""
 
@@ -111,10 +121,20 @@ class MaxPool(Function):
         # a running maximum over the kernel offsets: Πk strided elementwise passes, no window copy, no argmax
         xp = array_module(x)
         xpad = pad_array(x, self.g.pads, _low_value(x.dtype))
-        views = [xpad[(slice(None), slice(None)) + sl] for _, sl in self.g.offsets()]
-        best = views[0].copy()
-        for v in views[1:]:
-            xp.maximum(best, v, out=best)
+        best = xp.empty(x.shape[:2] + self.g.out, dtype=x.dtype)
+        offsets = [(slice(None), slice(None)) + sl for _, sl in self.g.offsets()]
+        blocks = _sample_blocks(x)
+
+        def block(i):
+            xb, out = xpad[blocks[i]], best[blocks[i]]
+            if len(offsets) == 1:
+                out[...] = xb[offsets[0]]
+            else:
+                xp.maximum(xb[offsets[0]], xb[offsets[1]], out=out)
+            for sl in offsets[2:]:
+                xp.maximum(out, xb[sl], out=out)
+
+        parallel_for(len(blocks), block)
         self._xpad, self._best = xpad, best
         return best
 
@@ -133,11 +153,44 @@ class MaxPool(Function):
                 taken |= won
                 arg += won.astype(dtype) * dtype(i)  # bool masks and products: much faster than where()
             self._arg = arg
-            self._xpad = self._best = None
         return self._arg
 
     def backward(self, grad):
-        return (WindowScatter(self.g, self.arg)(grad),)
+        if grad_mode.state.enabled:  # create_graph: a scatter whose own backward is the matching gather
+            return (WindowScatter(self.g, self.arg)(grad),)
+        return (Tensor._wrap(self._scatter_to_winners(grad._data)),)
+
+    def _scatter_to_winners(self, g):
+        """The input gradient without building ``arg``: per kernel offset, the outputs it won (first winner on ties)
+        take their gradient, block by block."""
+        xp = array_module(g)
+        xpad, best, geo = self._xpad, self._best, self.g
+        overlapping = geo.overlapping()
+        tiles = not overlapping and not any(lo or hi for lo, hi in geo.pads) and all(
+            k == st and d == 1 and o * st == s for k, st, d, o, s in zip(geo.kernel, geo.stride, geo.dilation, geo.out,
+                                                                          geo.size))
+        acc = (xp.empty if tiles else xp.zeros)(xpad.shape, dtype=g.dtype)  # tiled windows write every input once
+        offsets = [(slice(None), slice(None)) + sl for _, sl in geo.offsets()]
+        blocks = _sample_blocks(g)
+
+        def block(i):
+            s = blocks[i]
+            xb, bb, gb, ab = xpad[s], best[s], g[s], acc[s]
+            taken = None
+            for sl in offsets:
+                won = xb[sl] == bb
+                if taken is None:
+                    taken = won
+                else:
+                    xp.greater(won, taken, out=won)  # won and not taken before (bools: a > b is a and not b)
+                    taken |= won
+                if overlapping:
+                    ab[sl] += gb * won
+                else:
+                    xp.multiply(gb, won, out=ab[sl])
+
+        parallel_for(len(blocks), block)
+        return _crop(acc, geo)
 
 
 class WindowScatter(Function):
