@@ -358,31 +358,34 @@ class _RowPlan:
         return acc[(slice(None), slice(None)) + g.inner].swapaxes(0, 1)
 
 
-def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w: bool):
-    """(dx, dw), the gradients of y = conv(x, w) for the incoming gy (None where not asked for), in one pass over
-    the blocks.
+def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w: bool, need_b: bool = False):
+    """(dx, dw, db), the gradients of y = conv(x, w) + b for the incoming gy (None where not asked for), in one pass
+    over the blocks.
 
-    Per block: the columns of x are rebuilt for dw = gy·colsᵀ; dx is, with stride 1, the row-separable transposed
-    GEMM (:class:`_RowPlan`), else wᵀ·gy written over the columns and summed back by col2im. The blocks' dw are
-    summed in block order, the same for every thread count."""
+    Per block: the columns of x are rebuilt for dw = gy·colsᵀ, and db sums the block's gradient columns; dx is, with
+    stride 1, the row-separable transposed GEMM (:class:`_RowPlan`), else wᵀ·gy written over the columns and summed
+    back by col2im. The blocks' dw and db are summed in block order, the same for every thread count."""
     xp = array_module(gy)
     n, c = x_shape[:2]
     cout = gy.shape[1]
     rows = _RowPlan(w, g, c) if need_x and is_wide(g) else None
+    need_gcols = need_w or need_b or (need_x and rows is None)
     m = math.prod(_grid(g))
     per = cout * m + (c * math.prod(g.kernel) * m if need_w or (need_x and rows is None) else 0)
     if rows is not None:
         per += rows.sample_elements()
     blocks = _blocks(gy, n, per * gy.itemsize)
     dx = xp.empty(x_shape, dtype=xp.result_type(gy, w)) if need_x else None
-    parts = [None] * len(blocks)
+    parts_w, parts_b = [None] * len(blocks), [None] * len(blocks)
 
     def block(i):
         sl = blocks[i]
         cols = _columns(x[sl], g) if need_w else None
-        gcols = _grad_columns(gy[sl], g) if need_w or (need_x and rows is None) else None
+        gcols = _grad_columns(gy[sl], g) if need_gcols else None
         if need_w:
-            parts[i] = _wgrad(gcols, cols, g.groups)
+            parts_w[i] = _wgrad(gcols, cols, g.groups)
+        if need_b:
+            parts_b[i] = gcols.sum(axis=1)  # the junk of wide columns is zero
         if not need_x:
             return
         if rows is not None:
@@ -393,13 +396,15 @@ def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w
         dx[sl] = _uncolumns(_gemm_t(w, gcols, g.groups, out=cols), g, sl.stop - sl.start, c)
 
     parallel_for(len(blocks), block)
-    dw = None
-    if need_w:
-        dw = parts[0]
-        for p in parts[1:]:
-            dw += p
-        dw = dw.reshape(w_shape)
-    return dx, dw
+    return dx, (_sum_in_order(parts_w).reshape(w_shape) if need_w else None), (
+        _sum_in_order(parts_b) if need_b else None)
+
+
+def _sum_in_order(parts):
+    total = parts[0]
+    for p in parts[1:]:
+        total += p
+    return total
 
 
 class ConvNd(Function):
@@ -416,17 +421,14 @@ class ConvNd(Function):
     def backward(self, grad):
         x, w = self.inputs[:2]
         need_x, need_w = self.needs_input_grad[:2]
+        need_b = len(self.inputs) > 2 and self.needs_input_grad[2]
         if grad_mode.state.enabled:  # create_graph: gradients that are themselves differentiable
             gx = ConvInputGrad(self.g, x.shape)(grad, w) if need_x else None
             gw = ConvWeightGrad(self.g, w.shape)(x, grad) if need_w else None
-        else:  # both from one pass over the blocks
-            dx, dw = _conv_backward(x._data, w._data, grad._data, self.g, x.shape, w.shape, need_x, need_w)
-            gx = None if dx is None else Tensor._wrap(dx)
-            gw = None if dw is None else Tensor._wrap(dw)
-        gb = None
-        if len(self.inputs) > 2 and self.needs_input_grad[2]:
-            gb = grad.sum((0, *range(2, grad.ndim)))
-        return gx, gw, gb
+            gb = grad.sum((0, *range(2, grad.ndim))) if need_b else None
+            return gx, gw, gb
+        grads = _conv_backward(x._data, w._data, grad._data, self.g, x.shape, w.shape, need_x, need_w, need_b)
+        return tuple(None if a is None else Tensor._wrap(a) for a in grads)  # all three from one pass over the blocks
 
 
 class ConvInputGrad(Function):
