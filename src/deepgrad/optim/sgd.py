@@ -59,6 +59,6 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = g.copy()
             else:
                 buf *= mu
-                buf += (1 - group["dampening"]) * g
+                buf += (1 - group["dampening"]) * g if group["dampening"] else g
             g = g + mu * buf if group["nesterov"] else buf
         p._data -= lr * g
