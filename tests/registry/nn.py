@@ -80,7 +80,13 @@ def bn_ref(x, w, b, eps=1e-5):
 case("batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(6, 3), (3,), (3,)], bn_ref,
      gradgrad=True)
 case("batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(2, 3, 2, 2), (3,), (3,)],
-     bn_ref, variant="4d")
+     bn_ref, variant="4d", gradgrad=True)
+case("batch_norm", lambda x: F.batch_norm(x, None, None, None, None, training=True), [(3, 2, 5)],
+     lambda x: bn_ref(x, np.ones(2), np.zeros(2)), variant="no-affine", gradgrad=True)
+case("batch_norm", lambda x, w: F.batch_norm(x, None, None, w, None, training=True), [(3, 2, 5), (2,)],
+     lambda x, w: bn_ref(x, w, np.zeros(2)), variant="weight-only")
+case("batch_norm", lambda x, b: F.batch_norm(x, None, None, None, b, training=True), [(3, 2, 5), (2,)],
+     lambda x, b: bn_ref(x, np.ones(2), b), variant="bias-only")
 case("batch_norm", lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, training=False),
      [(4, 3), (3,), S((3,), "positive"), (3,), (3,)],
      lambda x, rm, rv, w, b: (x - rm) / np.sqrt(rv + 1e-5) * w + b, variant="eval")

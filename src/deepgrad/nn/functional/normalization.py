@@ -48,6 +48,72 @@ class _Normalize(Function):
         return (invstd * (g - g.mean(a, keepdim=True) - xhat * (g * xhat).mean(a, keepdim=True)),)
 
 
+class _BatchNorm(Function):
+    """y = γ x̂ + β, x̂ = (x − μ_c) / √(σ²_c + ε), with μ_c and σ²_c (biased) over (N, *spatial) of channel c.
+
+    One node for the whole training-mode layer. With x viewed as (N, C, S), every reduction runs along the
+    contiguous S first, and the backward is the closed form, per channel:
+    ∂β = Σ g, ∂γ = Σ g x̂, ∂x = (γ / √(σ² + ε)) · (g − ∂β/m − x̂ ∂γ/m), m = N·S — about half the passes over the
+    activation of the composed normalisation and affine map. ``self.mean`` / ``self.var`` hold the batch statistics
+    for the running averages.
+    """
+
+    def __init__(self, eps: float, weighted: bool):
+        self.eps = eps
+        self.saves_inputs = (0, 1) if weighted else (0,)  # backward reads x (for create_graph) and γ
+
+    def forward(self, x, w=None, b=None):
+        xp = array_module(x)
+        n, c = x.shape[:2]
+        x3 = x.reshape(n, c, -1)
+        m = n * x3.shape[2]
+        mean = x3.sum(axis=2).sum(axis=0) / m
+        xc = x3 - mean[:, None]
+        var = xp.einsum("ncs,ncs->c", xc, xc) / m
+        invstd = 1.0 / xp.sqrt(var + self.eps)
+        xc *= invstd[:, None]
+        self.mean, self.var, self.invstd, self._xhat = mean, var, invstd, xc
+        if w is None:
+            y = xc.copy()  # x̂ itself is kept for backward
+        else:
+            y = xc * w[:, None]
+        if b is not None:
+            y += b[:, None]
+        return y.reshape(x.shape)
+
+    def backward(self, g):
+        x, w = self.inputs[0], self.inputs[1] if len(self.inputs) > 1 else None
+        need = self.needs_input_grad
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (-1,) + (1,) * (x.ndim - 2)
+        if grad_mode.state.enabled:  # create_graph: the same formulas with x̂ and 1/σ as functions of x
+            invstd = (x.var(axes, correction=0, keepdim=True) + self.eps).rsqrt()
+            xhat = (x - x.mean(axes, keepdim=True)) * invstd
+            gx = None
+            if need[0]:
+                scale = invstd if w is None else invstd * w.reshape(shape)
+                gx = scale * (g - g.mean(axes, keepdim=True) - xhat * (g * xhat).mean(axes, keepdim=True))
+            gw = (g * xhat).sum(axes) if len(need) > 1 and need[1] else None
+            gb = g.sum(axes) if len(need) > 2 and need[2] else None
+            return gx, gw, gb
+        xp = array_module(g._data)
+        n, c = g.shape[:2]
+        g3, xhat = g._data.reshape(n, c, -1), self._xhat
+        m = n * g3.shape[2]
+        db = g3.sum(axis=2).sum(axis=0)
+        dw = xp.einsum("ncs,ncs->c", g3, xhat)
+        gx = None
+        if need[0]:
+            a = self.invstd if w is None else self.invstd * w._data
+            dx = xhat * (-a * dw / m)[:, None]
+            dx += (-a * db / m)[:, None]
+            dx += g3 * a[:, None]
+            gx = Tensor._wrap(dx.reshape(g.shape))
+        gw = Tensor._wrap(dw.astype(g.dtype, copy=False)) if len(need) > 1 and need[1] else None
+        gb = Tensor._wrap(db) if len(need) > 2 and need[2] else None
+        return gx, gw, gb
+
+
 def _affine(y: Tensor, weight: Tensor | None, bias: Tensor | None, shape) -> Tensor:
     if weight is not None:
         y = y * (weight.reshape(shape) if weight.shape != shape else weight)
@@ -78,16 +144,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                              f"{tuple(input.shape)}")
-        axes = (0,) + tuple(range(2, input.ndim))
-        op = _Normalize(axes, eps)
-        y = op(input)
+        op = _BatchNorm(eps, weight is not None)
+        if weight is not None and bias is not None:
+            y = op(input, weight, bias)
+        elif weight is not None:
+            y = op(input, weight)
+        else:
+            y = _affine(op(input), None, bias, shape)
         if training and running_mean is not None:
             m = momentum
             mean, var = op.mean.reshape(c), op.var.reshape(c) * (count / (count - 1))
             rm, rv = running_mean._data, running_var._data
             running_mean._set(rm * (1 - m) + mean.astype(rm.dtype) * m)
             running_var._set(rv * (1 - m) + var.astype(rv.dtype) * m)
-        return _affine(y, weight, bias, shape)
+        return y
     scale = (running_var.reshape(shape) + eps).rsqrt()
     if weight is not None:
         scale = scale * weight.reshape(shape)
