@@ -100,7 +100,7 @@ def _crop(acc, g: Geometry):
     return acc[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))]
 
 
-_POOL_BLOCK_BYTES = 1 << 20  # input bytes per block of samples that a pooling pass hands to one thread
+_POOL_BLOCK_BYTES = 1 << 18  # input bytes per block of samples: a block and its gradient stay in L2 (measured best)
 
 
 def _sample_blocks(x) -> list:
