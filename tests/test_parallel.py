@@ -200,3 +200,24 @@ def test_malloc_keeps_freed_memory_unless_told_not_to():
     off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "DEEPGRAD_KEEP_FREED_MEMORY": "0"})
     assert on.stdout.strip() == expected and off.stdout.strip() == "False"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_pool_works_in_a_forked_child(threads):
+    """The child gets fresh workers instead of waiting forever on threads that were not forked with it."""
+    threads(2)
+    parallel.parallel_for(4, lambda i: None)  # the parent's workers exist now
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a parallel_for completes (within 20 s)
+        import signal
+
+        signal.alarm(20)
+        code = 1
+        try:
+            out = []
+            parallel.parallel_for(8, out.append)
+            code = 0 if sorted(out) == list(range(8)) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0

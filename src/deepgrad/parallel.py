@@ -91,6 +91,16 @@ _workers: list = []
 _pool_lock = threading.Lock()  # held while a parallel_for uses the workers
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's worker threads, and may have inherited locks held by them."""
+    global _workers, _pool_lock, _blas_lock, _blas_depth
+    _workers, _pool_lock, _blas_lock, _blas_depth = [], threading.Lock(), threading.Lock(), 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def parallel_for(n: int, body) -> None:
     """Call ``body(i)`` for every i in range(n), on up to :func:`get_num_threads` threads (the calling one included);
     return when all calls are done, re-raising the first exception one of them raised.
