@@ -339,13 +339,17 @@ class _RowPlan:
         rows = self.run + self.ext
         return (self.cout * self.kl + self.c * len(self.outer)) * rows + self.cout * (self.run + 2 * self.ext)
 
-    def input_grad(self, gy, g: Geometry):
-        """dx (B, C, *size) of a block's gradient gy (B, C_out, *o), as a view."""
+    def input_grad(self, gy, g: Geometry, gcols=None):
+        """dx (B, C, *size) of a block's gradient gy (B, C_out, *o), as a view; ``gcols``, when the caller has them,
+        are gy's wide gradient columns (:func:`_grad_columns`), copied here in long runs instead of gy's short rows."""
         xp = array_module(gy)
         b, grid, ext, rows = gy.shape[0], _wide_grid(g), self.ext, self.run + self.ext
         gext = xp.zeros((self.cout, b, self.run + 2 * ext), dtype=gy.dtype)  # g on the wide grid, ext zeros each side
-        gext[..., ext:ext + self.run].reshape(self.cout, b, *grid)[(slice(None),) * 2 + tuple(
-            slice(0, o) for o in g.out)] = gy.swapaxes(0, 1)
+        if gcols is not None:
+            gext[..., ext:ext + self.run] = gcols.reshape(self.cout, b, self.run)
+        else:
+            gext[..., ext:ext + self.run].reshape(self.cout, b, *grid)[(slice(None),) * 2 + tuple(
+                slice(0, o) for o in g.out)] = gy.swapaxes(0, 1)
         so, sb, se = gext.strides
         r = strided_view(gext, (self.cout, self.kl, b, rows), (so, se * self.dl, sb, se))
         r = xp.ascontiguousarray(r).reshape(self.groups, -1, b * rows)
@@ -389,7 +393,7 @@ def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w
         if not need_x:
             return
         if rows is not None:
-            dx[sl] = rows.input_grad(gy[sl], g)
+            dx[sl] = rows.input_grad(gy[sl], g, gcols)
             return
         if cols is not None and (not cols.flags.writeable or xp.may_share_memory(cols, x)):
             cols = None  # a 1×1 kernel's columns can be x itself: never write into them
