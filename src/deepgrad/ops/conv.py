@@ -109,11 +109,13 @@ def strided_view(base, shape, strides):
     """A read-only view of ``base`` with the given shape and byte strides — through ndarray's constructor for a
     contiguous NumPy array (about 1 µs, a tenth of ``as_strided``, which adds up over many blocks)."""
     xp = array_module(base)
-    if xp is np and base.flags.c_contiguous:
+    if xp is not np:  # CuPy's as_strided has no read-only flag
+        return xp.lib.stride_tricks.as_strided(base, shape=shape, strides=strides)
+    if base.flags.c_contiguous:
         view = np.ndarray(shape, base.dtype, base, 0, strides)
         view.flags.writeable = False
         return view
-    return xp.lib.stride_tricks.as_strided(base, shape=shape, strides=strides, writeable=False)
+    return np.lib.stride_tricks.as_strided(base, shape=shape, strides=strides, writeable=False)
 
 
 def window_view(xpad, g: Geometry, columns: bool):
@@ -395,7 +397,7 @@ def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w
         if rows is not None:
             dx[sl] = rows.input_grad(gy[sl], g, gcols)
             return
-        if cols is not None and (not cols.flags.writeable or xp.may_share_memory(cols, x)):
+        if cols is not None and (not getattr(cols.flags, "writeable", True) or xp.may_share_memory(cols, x)):
             cols = None  # a 1×1 kernel's columns can be x itself: never write into them
         dx[sl] = _uncolumns(_gemm_t(w, gcols, g.groups, out=cols), g, sl.stop - sl.start, c)
 
