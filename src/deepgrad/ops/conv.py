@@ -162,7 +162,8 @@ def _blocks(a, n: int, sample_bytes: int, block_bytes: int | None = None) -> lis
 # for each kernel offset, the flat input at (its own flat index + the offset's flat shift), so for one offset all
 # outputs read ONE contiguous run — if the output grid is taken as wide as the padded input (o₁ × P₂ × … × P_k
 # positions, the extra ones per row being junk that is cropped after the GEMM). Copying long runs instead of rows of
-# o_k elements makes im2col and col2im several times faster for small images, for ≈ P_k/o_k more GEMM work.
+# o_k elements makes im2col several times faster for small images, for ≈ P_k/o_k more GEMM work (measured on LeNet's
+# 5×5 layer on 14×14 maps, 40 % more GEMM work: still 20 % faster than exact columns built from rows of 10).
 def is_wide(g: Geometry) -> bool:
     return all(st == 1 for st in g.stride)
 
@@ -217,23 +218,15 @@ def _columns(x, g: Geometry):
 
 
 def _uncolumns(cols, g: Geometry, b: int, c: int):
-    """col2im, the adjoint of :func:`_columns`: (C·Πk, B·M) columns summed back into a (B, C, *size) view, one
-    slice-add per kernel offset (no ``add.at``), each reading its columns in memory order."""
+    """col2im, the adjoint of :func:`_columns` for strided convolutions (stride 1 takes :class:`_RowPlan`): the
+    (C·Πk, B·Πo) columns summed back into a (B, C, *size) view, one strided slice-add per kernel offset (no
+    ``add.at``), each reading its columns in memory order."""
     xp = array_module(cols)
     lead = (slice(None), slice(None))
-    if is_wide(g):
-        step, run, length = _wide_geometry(g)
-        cols = cols.reshape(c, *g.kernel, b, run)
-        acc = xp.zeros((c, b, length), dtype=cols.dtype)
-        for k in itertools.product(*(range(kk) for kk in g.kernel)):
-            off = sum(ki * st for ki, st in zip(k, step))
-            acc[..., off:off + run] += cols[(slice(None),) + k]
-        acc = acc[..., :math.prod(g.padded)].reshape(c, b, *g.padded)
-    else:
-        cols = cols.reshape(c, *g.kernel, b, *g.out)
-        acc = xp.zeros((c, b, *g.padded), dtype=cols.dtype)
-        for k, sl in g.offsets():
-            acc[lead + sl] += cols[(slice(None),) + k]
+    cols = cols.reshape(c, *g.kernel, b, *g.out)
+    acc = xp.zeros((c, b, *g.padded), dtype=cols.dtype)
+    for k, sl in g.offsets():
+        acc[lead + sl] += cols[(slice(None),) + k]
     return acc[lead + g.inner].swapaxes(0, 1)
 
 
