@@ -221,3 +221,28 @@ def test_pool_works_in_a_forked_child(threads):
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+def test_blas_threads_never_raises_the_configured_count():
+    code = ("import deepgrad, numpy as np; from deepgrad import parallel as p\n"
+            "f = p._find_openblas()\n"
+            "if f:\n"
+            "    with p.blas_threads(4): print(f[1]())\n"
+            "else: print(1)")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+
+
+def test_blas_count_restored_when_threads_leave_in_any_order():
+    code = ("import deepgrad, numpy as np; from deepgrad import parallel as p\n"
+            "f = p._find_openblas()\n"
+            "if not f or f[1]() < 2: print('skip'); raise SystemExit\n"
+            "before = f[1](); a, b = p.blas_threads(1), p.blas_threads(1)\n"
+            "a.__enter__(); b.__enter__(); a.__exit__(None, None, None); mid = f[1]()\n"
+            "b.__exit__(None, None, None); print(mid, f[1]() == before)")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "OPENBLAS_NUM_THREADS": "2"},
+                         capture_output=True, text=True, check=True).stdout.strip()
+    if out == "skip":
+        pytest.skip("needs OpenBLAS with 2 threads")
+    assert out == "1 True"  # held at 1 while one thread is still inside, restored when the last one leaves

@@ -200,8 +200,9 @@ _SETTERS = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_thread
             ("openblas_set_num_threads", "openblas_get_num_threads"))
 _blas = None  # (set, get, path) once looked up; False where no OpenBLAS was found
 _blas_timeout = None
+_blas_max = 1  # OpenBLAS's thread count when first looked up: never raised above
 _blas_depth = 0
-_blas_saved = 0
+_blas_saved = _blas_set = 0
 _blas_lock = threading.Lock()
 
 
@@ -243,22 +244,24 @@ def _blas_spins_briefly() -> bool:
 
 
 class blas_threads:
-    """``with blas_threads(n):`` — OpenBLAS uses ``n`` threads per call inside the block (nestable and safe across
-    threads: the first to enter sets the count, the last to leave restores it). A no-op where NumPy's BLAS is not
+    """``with blas_threads(n):`` — OpenBLAS uses ``n`` threads per call inside the block, never more than it was
+    configured with when deepgrad first looked (``OPENBLAS_NUM_THREADS=1`` is respected). Nestable and safe across
+    threads: the first to enter sets the count, the last to leave restores it. A no-op where NumPy's BLAS is not
     OpenBLAS."""
 
     def __init__(self, n: int):
         self.n = n
 
     def __enter__(self):
-        global _blas, _blas_depth, _blas_saved
+        global _blas, _blas_depth, _blas_saved, _blas_max, _blas_set
         with _blas_lock:
             if _blas is None:
                 _blas = _find_openblas()
+                _blas_max = _blas[1]() if _blas else 1
             if _blas and _blas_depth == 0:
-                _blas_saved = _blas[1]()
-                if _blas_saved != self.n:
-                    _blas[0](self.n)
+                _blas_saved, _blas_set = _blas[1](), min(self.n, _blas_max)
+                if _blas_saved != _blas_set:
+                    _blas[0](_blas_set)
             _blas_depth += 1
         return self
 
@@ -266,6 +269,6 @@ class blas_threads:
         global _blas_depth
         with _blas_lock:
             _blas_depth -= 1
-            if _blas and _blas_depth == 0 and _blas_saved != self.n:
+            if _blas and _blas_depth == 0 and _blas_saved != _blas_set:
                 _blas[0](_blas_saved)
         return False
