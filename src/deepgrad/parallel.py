@@ -53,7 +53,8 @@ def get_num_threads() -> int:
 
 def set_num_threads(n: int) -> None:
     """Use up to ``n`` threads per op on the CPU (``n`` = 1: everything on the calling thread), like
-    ``torch.set_num_threads``. Results are the same for every ``n``."""
+    ``torch.set_num_threads``. Blocked ops (convolution, pooling) give the same results for every ``n``; products
+    threaded by BLAS may differ in the last bits (see the module docstring)."""
     global _threads
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: expected a positive int, got {type(n).__name__} {n!r}")
