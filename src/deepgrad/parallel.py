@@ -200,7 +200,7 @@ _SETTERS = (("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_thread
             ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
             ("openblas_set_num_threads", "openblas_get_num_threads"))
 _blas = None  # (set, get, path) once looked up; False where no OpenBLAS was found
-_blas_timeout = None
+_blas_timeout = 0  # OPENBLAS_THREAD_TIMEOUT as OpenBLAS read it (0: unset, its long default)
 _blas_max = 1  # OpenBLAS's thread count when first looked up: never raised above
 _blas_depth = 0
 _blas_saved = _blas_set = 0
@@ -228,19 +228,29 @@ def _find_openblas():
     return False
 
 
-def _blas_spins_briefly() -> bool:
-    """Whether OpenBLAS's idle workers spin at most 2²⁰ cycles (OPENBLAS_THREAD_TIMEOUT ≤ 20 when NumPy loaded it)."""
-    global _blas_timeout
-    if _blas_timeout is None:
-        _blas_timeout = 0
-        found = _blas if _blas is not None else _find_openblas()
+def _openblas():
+    """:func:`_find_openblas`'s answer, looked up once (under ``_blas_lock``), with the thread count and the spin
+    timeout that OpenBLAS started with."""
+    global _blas, _blas_max, _blas_timeout
+    if _blas is None:
+        found = _find_openblas()
         if found:
+            _blas_max = found[1]()
             try:
                 fn = ctypes.CDLL(found[2]).openblas_thread_timeout
                 fn.restype = ctypes.c_int
                 _blas_timeout = fn()
             except (OSError, AttributeError):
                 pass
+        _blas = found
+    return _blas
+
+
+def _blas_spins_briefly() -> bool:
+    """Whether OpenBLAS's idle workers spin at most 2²⁰ cycles (OPENBLAS_THREAD_TIMEOUT ≤ 20 when NumPy loaded it)."""
+    if _blas is None:
+        with _blas_lock:
+            _openblas()
     return 0 < _blas_timeout <= 20
 
 
@@ -254,12 +264,9 @@ class blas_threads:
         self.n = n
 
     def __enter__(self):
-        global _blas, _blas_depth, _blas_saved, _blas_max, _blas_set
+        global _blas_depth, _blas_saved, _blas_set
         with _blas_lock:
-            if _blas is None:
-                _blas = _find_openblas()
-                _blas_max = _blas[1]() if _blas else 1
-            if _blas and _blas_depth == 0:
+            if _openblas() and _blas_depth == 0:
                 _blas_saved, _blas_set = _blas[1](), min(self.n, _blas_max)
                 if _blas_saved != _blas_set:
                     _blas[0](_blas_set)

@@ -7,9 +7,9 @@ columns (im2col) and multiplied by the weight in one GEMM per group. Blocks run 
 other's adjoints, so double backward is exact:
 
 * ``ConvNd(x, w, b) = y`` (the bias is added per block; its gradient sums g over all dims but C_out);
-* ``ConvInputGrad(g, w)`` = the gradient w.r.t. x = the *transposed* convolution: GEMM to columns, then col2im,
-  which adds the columns back with one strided slice-add per kernel offset (no ``add.at``); with stride 1, when
-  cheaper, a plain convolution of the padded g with the flipped, channel-transposed weight instead;
+* ``ConvInputGrad(g, w)`` = the gradient w.r.t. x = the *transposed* convolution: with stride 1 one GEMM against
+  the gradient's row columns and a slice-add per outer kernel offset (:class:`_RowPlan`); otherwise a GEMM to
+  columns, then col2im, one strided slice-add per kernel offset (no ``add.at``);
 * ``ConvWeightGrad(x, g)`` = the gradient w.r.t. w: per block, g times the columns of x, summed in block order.
 
 Each one's backward is written with the other two. A plain ``backward()`` computes both gradients of ``ConvNd`` in one
@@ -179,14 +179,14 @@ def _wide_geometry(g: Geometry):
     return g._wide
 
 
-def _wide_grid(g: Geometry) -> tuple:
-    """The wide output grid o₁ × P₂ × … × P_k (the junk beyond o in each row cropped afterwards)."""
-    return (g.out[0], *g.padded[1:])
-
-
 def _grid(g: Geometry) -> tuple:
-    """The output grid the GEMM computes: o, or for wide columns the wide grid."""
-    return _wide_grid(g) if is_wide(g) else g.out
+    """The output grid the GEMM computes: o, or for wide columns o₁ × P₂ × … × P_k (junk beyond o cropped)."""
+    return (g.out[0], *g.padded[1:]) if is_wide(g) else g.out
+
+
+def _valid(g: Geometry) -> tuple:
+    """The index of the valid outputs in a (B, C, *grid) array of wide columns."""
+    return (slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])
 
 
 def _wide_flat(x, g: Geometry, length: int):
@@ -234,9 +234,7 @@ def _output(y, g: Geometry, b: int):
     """A block's GEMM result (C_out, B·M) as a (B, C_out, *o) view, the junk of wide columns cropped."""
     grid = _grid(g)
     y = y.reshape(y.shape[0], b, *grid).swapaxes(0, 1)
-    if grid != g.out:
-        y = y[(slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])]
-    return y
+    return y[_valid(g)] if grid != g.out else y
 
 
 def _grad_columns(gy, g: Geometry):
@@ -247,7 +245,7 @@ def _grad_columns(gy, g: Geometry):
     grid = _grid(g)
     if grid != g.out:
         wide = xp.zeros((*gt.shape[:2], *grid), dtype=gy.dtype)
-        wide[(slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])] = gt
+        wide[_valid(g)] = gt
         gt = wide
     return xp.ascontiguousarray(gt).reshape(gt.shape[0], -1)
 
@@ -319,32 +317,27 @@ class _RowPlan:
 
     def __init__(self, w, g: Geometry, c: int):
         xp = array_module(w)
-        cout, groups, nd = w.shape[0], g.groups, len(g.kernel)
-        self.step, self.run, self.length = _wide_geometry(g)
+        cout, groups = w.shape[0], g.groups
+        step, self.run, self.length = _wide_geometry(g)
         self.kl, self.dl = g.kernel[-1], g.dilation[-1]
         self.ext = (self.kl - 1) * self.dl
-        self.outer = [sum(k * s for k, s in zip(ko, self.step)) for ko in itertools.product(*(range(k) for k in g.kernel[:-1]))]
+        self.outer = [sum(k * s for k, s in zip(ko, step)) for ko in itertools.product(*(range(k) for k in g.kernel[:-1]))]
         # A[g, (k', c), (o, r)] = w[o, c, k', kL − 1 − r]: the last dim flipped, so row r of the row columns shifts by r·d
         a = w.reshape(groups, cout // groups, c // groups, len(self.outer), self.kl)[..., ::-1]
         self.a = xp.ascontiguousarray(a.transpose(0, 3, 2, 1, 4)).reshape(groups, len(self.outer) * c // groups, -1)
-        self.c, self.cout, self.groups, self.nd = c, cout, groups, nd
+        self.c, self.cout, self.groups = c, cout, groups
 
     def sample_elements(self) -> int:
-        """Elements of the row columns and of U per sample."""
+        """Elements per sample of the padded gradient, its row columns and U."""
         rows = self.run + self.ext
         return (self.cout * self.kl + self.c * len(self.outer)) * rows + self.cout * (self.run + 2 * self.ext)
 
-    def input_grad(self, gy, g: Geometry, gcols=None):
-        """dx (B, C, *size) of a block's gradient gy (B, C_out, *o), as a view; ``gcols``, when the caller has them,
-        are gy's wide gradient columns (:func:`_grad_columns`), copied here in long runs instead of gy's short rows."""
-        xp = array_module(gy)
-        b, grid, ext, rows = gy.shape[0], _wide_grid(g), self.ext, self.run + self.ext
-        gext = xp.zeros((self.cout, b, self.run + 2 * ext), dtype=gy.dtype)  # g on the wide grid, ext zeros each side
-        if gcols is not None:
-            gext[..., ext:ext + self.run] = gcols.reshape(self.cout, b, self.run)
-        else:
-            gext[..., ext:ext + self.run].reshape(self.cout, b, *grid)[(slice(None),) * 2 + tuple(
-                slice(0, o) for o in g.out)] = gy.swapaxes(0, 1)
+    def input_grad(self, gcols, g: Geometry):
+        """dx (B, C, *size), as a view, of a block's wide gradient columns (C_out, B·run) (:func:`_grad_columns`)."""
+        xp = array_module(gcols)
+        b, ext, rows = gcols.shape[1] // self.run, self.ext, self.run + self.ext
+        gext = xp.zeros((self.cout, b, self.run + 2 * ext), dtype=gcols.dtype)  # ext zeros each side of every sample
+        gext[..., ext:ext + self.run] = gcols.reshape(self.cout, b, self.run)
         so, sb, se = gext.strides
         r = strided_view(gext, (self.cout, self.kl, b, rows), (so, se * self.dl, sb, se))
         r = xp.ascontiguousarray(r).reshape(self.groups, -1, b * rows)
@@ -368,7 +361,6 @@ def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w
     n, c = x_shape[:2]
     cout = gy.shape[1]
     rows = _RowPlan(w, g, c) if need_x and is_wide(g) else None
-    need_gcols = need_w or need_b or (need_x and rows is None)
     m = math.prod(_grid(g))
     per = cout * m + (c * math.prod(g.kernel) * m if need_w or (need_x and rows is None) else 0)
     if rows is not None:
@@ -380,7 +372,7 @@ def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w
     def block(i):
         sl = blocks[i]
         cols = _columns(x[sl], g) if need_w else None
-        gcols = _grad_columns(gy[sl], g) if need_gcols else None
+        gcols = _grad_columns(gy[sl], g)
         if need_w:
             parts_w[i] = _wgrad(gcols, cols, g.groups)
         if need_b:
@@ -388,7 +380,7 @@ def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w
         if not need_x:
             return
         if rows is not None:
-            dx[sl] = rows.input_grad(gy[sl], g, gcols)
+            dx[sl] = rows.input_grad(gcols, g)
             return
         if cols is not None and (not getattr(cols.flags, "writeable", True) or xp.may_share_memory(cols, x)):
             cols = None  # a 1×1 kernel's columns can be x itself: never write into them

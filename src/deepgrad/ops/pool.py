@@ -97,7 +97,7 @@ class WindowSpread(Function):
 
 
 def _crop(acc, g: Geometry):
-    return acc[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(g.size, g.pads))]
+    return acc[(slice(None), slice(None)) + g.inner]
 
 
 _POOL_BLOCK_BYTES = 1 << 18  # input bytes per block of samples: a block and its gradient stay in L2 (measured best)
@@ -106,6 +106,21 @@ _POOL_BLOCK_BYTES = 1 << 18  # input bytes per block of samples: a block and its
 def _sample_blocks(x) -> list:
     """The batch of ``x`` cut into blocks of about _POOL_BLOCK_BYTES (one block on a GPU)."""
     return _blocks(x, x.shape[0], x[:1].nbytes, _POOL_BLOCK_BYTES)
+
+
+def _winners(xpad, best, offsets):
+    """For each kernel offset in order, where it holds its window's maximum and no earlier offset did (first
+    winner on ties), as a bool array shaped like ``best``; each mask is valid until the next one is asked for."""
+    xp = array_module(best)
+    taken = None
+    for sl in offsets:
+        won = xpad[sl] == best
+        if taken is None:
+            taken = won  # updated in place below, once the first mask has been used
+        else:
+            xp.greater(won, taken, out=won)  # won and not taken before (bools: a > b is a and not b)
+            taken |= won
+        yield won
 
 
 class MaxPool(Function):
@@ -143,15 +158,12 @@ class MaxPool(Function):
         """Per output, the index of the first kernel offset holding the maximum (int8 when Πk < 128)."""
         if self._arg is None:
             xp = array_module(self._best)
-            views = [self._xpad[(slice(None), slice(None)) + sl] for _, sl in self.g.offsets()]
-            dtype = np.int8 if len(views) < 128 else np.int64
+            offsets = [(slice(None), slice(None)) + sl for _, sl in self.g.offsets()]
+            dtype = np.int8 if len(offsets) < 128 else np.int64
             arg = xp.zeros(self._best.shape, dtype=dtype)
-            taken = views[0] == self._best
-            for i, v in enumerate(views[1:], start=1):
-                won = v == self._best
-                won &= ~taken
-                taken |= won
-                arg += won.astype(dtype) * dtype(i)  # bool masks and products: much faster than where()
+            for i, won in enumerate(_winners(self._xpad, self._best, offsets)):
+                if i:
+                    arg += won.astype(dtype) * dtype(i)  # bool masks and products: much faster than where()
             self._arg = arg
         return self._arg
 
@@ -171,19 +183,12 @@ class MaxPool(Function):
                                                                           geo.size))
         acc = (xp.empty if tiles else xp.zeros)(xpad.shape, dtype=g.dtype)  # tiled windows write every input once
         offsets = [(slice(None), slice(None)) + sl for _, sl in geo.offsets()]
-        blocks = _sample_blocks(g)
+        blocks = _sample_blocks(xpad)  # sized by the input, which the block reads and writes
 
         def block(i):
             s = blocks[i]
-            xb, bb, gb, ab = xpad[s], best[s], g[s], acc[s]
-            taken = None
-            for sl in offsets:
-                won = xb[sl] == bb
-                if taken is None:
-                    taken = won
-                else:
-                    xp.greater(won, taken, out=won)  # won and not taken before (bools: a > b is a and not b)
-                    taken |= won
+            gb, ab = g[s], acc[s]
+            for sl, won in zip(offsets, _winners(xpad[s], best[s], offsets)):
                 if overlapping:
                     ab[sl] += gb * won
                 else:

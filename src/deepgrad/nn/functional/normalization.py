@@ -44,8 +44,13 @@ class _Normalize(Function):
             invstd = (self.inputs[0].var(self.axes, correction=0, keepdim=True) + self.eps).rsqrt()
         else:
             invstd = Tensor._wrap(self.invstd)
-        a = self.axes
-        return (invstd * (g - g.mean(a, keepdim=True) - xhat * (g * xhat).mean(a, keepdim=True)),)
+        return (_standardize_grad(g, xhat, invstd, self.axes),)
+
+
+def _standardize_grad(g: Tensor, xhat: Tensor, scale: Tensor, axes) -> Tensor:
+    """∂x of x̂ = (x − μ)/σ over ``axes`` for an incoming g, times ``scale`` (1/σ, or γ/σ for batch norm), in
+    Tensor ops: scale · (g − mean(g) − x̂ · mean(g x̂))."""
+    return scale * (g - g.mean(axes, keepdim=True) - xhat * (g * xhat).mean(axes, keepdim=True))
 
 
 class _BatchNorm(Function):
@@ -91,8 +96,7 @@ class _BatchNorm(Function):
             xhat = (x - x.mean(axes, keepdim=True)) * invstd
             gx = None
             if need[0]:
-                scale = invstd if w is None else invstd * w.reshape(shape)
-                gx = scale * (g - g.mean(axes, keepdim=True) - xhat * (g * xhat).mean(axes, keepdim=True))
+                gx = _standardize_grad(g, xhat, invstd if w is None else invstd * w.reshape(shape), axes)
             gw = (g * xhat).sum(axes) if len(need) > 1 and need[1] else None
             gb = g.sum(axes) if len(need) > 2 and need[2] else None
             return gx, gw, gb
