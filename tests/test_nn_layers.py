@@ -172,3 +172,14 @@ def test_linear_any_leading_shape(lead, out):
     y.sum().backward()
     assert lin.weight.grad.shape == (out, 3)
     np.testing.assert_allclose(lin.bias.grad.numpy(), np.full(out, np.prod(lead)), rtol=1e-6)
+
+
+def test_batch_norm_refuses_mis_shaped_or_mis_typed_parameters():
+    import deepgrad.nn.functional as F
+
+    x = dg.randn(4, 3, 5, 5)
+    with pytest.raises(dg.ShapeError, match=r"batch_norm: weight must have shape \(3,\) for input \(4, 3, 5, 5\) "
+                                            r"with 3 channels, got \(4,\)"):
+        F.batch_norm(x, None, None, dg.ones(4), dg.zeros(3), training=True)
+    with pytest.raises(TypeError, match="batch_norm: bias dtype float64 differs from input dtype float32"):
+        F.batch_norm(x, None, None, dg.ones(3), dg.zeros(3, dtype=dg.float64), training=True)

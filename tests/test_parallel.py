@@ -246,3 +246,15 @@ def test_blas_count_restored_when_threads_leave_in_any_order():
     if out == "skip":
         pytest.skip("needs OpenBLAS with 2 threads")
     assert out == "1 True"  # held at 1 while one thread is still inside, restored when the last one leaves
+
+
+def test_bad_arguments_are_refused_in_one_sentence():
+    with pytest.raises(ValueError, match="parallel_for: expected a non-negative int number of blocks, got 2.5"):
+        parallel.parallel_for(2.5, lambda i: None)
+    with pytest.raises(ValueError, match=r"matmul: \(3, 4\) @ \(5, 6\): inner dimensions differ \(4 vs 5\)"):
+        parallel.matmul(np.zeros((3, 4)), np.zeros((5, 6)))
+    code = "import warnings, deepgrad as dg; print(dg.get_num_threads() >= 1)"
+    out = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "DEEPGRAD_NUM_THREADS": "many"})
+    assert "ignoring DEEPGRAD_NUM_THREADS='many'; expected a positive integer" in out.stderr
+

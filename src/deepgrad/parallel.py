@@ -36,6 +36,10 @@ def _default_threads() -> int:
         value = os.environ.get(var, "").split(",")[0].strip()  # OMP_NUM_THREADS may list nested levels: "4,2"
         if value.isdigit() and int(value) >= 1:
             return int(value)
+        if value:
+            import warnings
+
+            warnings.warn(f"deepgrad: ignoring {var}={os.environ[var]!r}; expected a positive integer", stacklevel=2)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -110,6 +114,8 @@ def parallel_for(n: int, body) -> None:
     ``parallel_for`` runs serially, and BLAS runs on one thread (with one thread in all, too: deepgrad never wakes
     BLAS's own thread pool, whose threads would keep spinning on the cores after each call).
     """
+    if n.__class__ is not int or n < 0:
+        raise ValueError(f"parallel_for: expected a non-negative int number of blocks, got {n!r}")
     threads = min(_threads, n)
     if threads <= 1 or getattr(_local, "busy", False) or not _pool_lock.acquire(blocking=False):
         with blas_threads(1):
@@ -161,6 +167,8 @@ def matmul(a, b):
     if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or a.ndim < 2 or b.ndim < 2:
         with blas_threads(1 if busy else _threads):
             return a @ b
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions differ ({a.shape[-1]} vs {b.shape[-2]})")
     dot = np.dot if a.ndim == b.ndim == 2 else np.matmul  # dot: matmul holds the GIL around a transposed operand
     if not busy and _blas_spins_briefly():
         with blas_threads(_threads):

@@ -143,6 +143,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         raise ShapeError(f"batch_norm: expected input of shape (N, C, *), got {tuple(input.shape)}")
     c = input.shape[1]
     shape = (c,) + (1,) * (input.ndim - 2)
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ShapeError(f"batch_norm: {name} must have shape ({c},) for input {tuple(input.shape)} with {c} "
+                             f"channels, got {tuple(t.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype != input.dtype:
+            raise TypeError(f"batch_norm: {name} dtype {t.dtype} differs from input dtype {input.dtype}; convert "
+                            f"the input with .to({t.dtype}) or the module with .to(dtype)")
     if training or running_mean is None:
         count = input.numel() // c
         if count <= 1:
