@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402 - after the thread settings above
 import pytest  # noqa: E402
 
 import deepgrad as dg  # noqa: E402
+from deepgrad.testing import strict_device  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -24,9 +25,25 @@ def _seed():
     yield
 
 
-@pytest.fixture(params=["cpu", "cuda"])
-def device(request):
-    """Runs a test on the CPU, and on CUDA when CuPy sees a GPU (skipped cleanly otherwise)."""
-    if request.param == "cuda" and not dg.cuda.is_available():
+def _on(kind: str):
+    """Yields the device name for ``kind``: "cpu"; "cuda" (a real GPU, skipped without one); "strict" (the strict
+    test device of deepgrad.testing, standing in for CUDA without a GPU: NumPy with CuPy's restrictions)."""
+    if kind == "strict":
+        with strict_device():
+            yield "cuda"
+        return
+    if kind == "cuda" and not dg.cuda.is_available():
         pytest.skip("CUDA not available (CuPy not installed or no GPU)")
-    return request.param
+    yield kind
+
+
+@pytest.fixture(params=["cpu", "cuda", "strict"])
+def device(request):
+    """Runs a test on the CPU, on CUDA when CuPy sees a GPU (skipped cleanly otherwise), and on the strict device."""
+    yield from _on(request.param)
+
+
+@pytest.fixture(params=["cuda", "strict"])
+def gpu(request):
+    """A CUDA device: the real one when CuPy sees a GPU (skipped otherwise), and the strict test device."""
+    yield from _on(request.param)

@@ -55,13 +55,10 @@ def test_gradgradcheck_float64(c):
     assert dg.autograd.gradgradcheck(c.fn, tensors, atol=c.atol, rtol=c.rtol)
 
 
-@pytest.mark.cuda
 @pytest.mark.parametrize("c", list(CASES.values()), ids=list(CASES))
-def test_cuda_matches_cpu(c):
-    if not dg.cuda.is_available():
-        pytest.skip("CUDA not available (CuPy not installed or no GPU)")
+def test_cuda_matches_cpu(c, gpu):
     _, cpu_in = make_inputs(c, np.float64, "cpu")
-    _, gpu_in = make_inputs(c, np.float64, "cuda")
+    _, gpu_in = make_inputs(c, np.float64, gpu)
     cpu_out, gpu_out = _outputs(c.fn(*cpu_in)), _outputs(c.fn(*gpu_in))
     for a, b in zip(cpu_out, gpu_out):
         assert b.device.type == "cuda"

@@ -7,25 +7,40 @@ from __future__ import annotations
 
 import numpy as np
 
-try:  # CuPy is optional: ``pip install "deepgrad[gpu]"``.
-    import cupy as _cupy
 
+def _find_cupy():
+    """(cupy, cupyx, device count) when CuPy is installed and sees a GPU, else (None, None, 0)."""
+    try:  # CuPy is optional: ``pip install "deepgrad[gpu]"``.
+        import cupy
+        import cupyx
+    except ImportError:
+        return None, None, 0
     try:
-        _CUDA_DEVICES = _cupy.cuda.runtime.getDeviceCount()
+        count = cupy.cuda.runtime.getDeviceCount()
     except Exception:  # noqa: BLE001 - a CuPy without a driver or GPU behaves like no CuPy
-        _CUDA_DEVICES = 0
-    if _CUDA_DEVICES == 0:
-        _cupy = None
-except ImportError:
-    _cupy = None
-    _CUDA_DEVICES = 0
+        count = 0
+    return (cupy, cupyx, count) if count else (None, None, 0)
 
-cupy = _cupy
+
+# The module that computes for device "cuda" (CuPy, or the strict test device of deepgrad.testing), its cupyx
+# twin and the number of devices: the one place that knows which.
+cupy, _cupyx, _CUDA_DEVICES = _find_cupy()
+
+
+def set_gpu_module(module, extras, count: int) -> tuple:
+    """Make ``module`` (with its ``cupyx`` twin ``extras``) compute for device "cuda"; returns the previous triple.
+
+    Used by :func:`deepgrad.testing.strict_device`; a user never needs it.
+    """
+    global cupy, _cupyx, _CUDA_DEVICES
+    previous = (cupy, _cupyx, _CUDA_DEVICES)
+    cupy, _cupyx, _CUDA_DEVICES = module, extras, count
+    return previous
 
 
 def cuda_available() -> bool:
     """True when CuPy is installed and sees at least one GPU."""
-    return _cupy is not None
+    return cupy is not None
 
 
 def cuda_device_count() -> int:
@@ -34,9 +49,24 @@ def cuda_device_count() -> int:
 
 def array_module(a):
     """``numpy`` or ``cupy``: the module that computes on array ``a``."""
-    if _cupy is not None and isinstance(a, _cupy.ndarray):
-        return _cupy
+    if cupy is not None and isinstance(a, cupy.ndarray):
+        return cupy
     return np
+
+
+def is_device_array(a) -> bool:
+    """True for an array that lives on a CUDA device."""
+    return cupy is not None and isinstance(a, cupy.ndarray)
+
+
+def to_numpy(a) -> np.ndarray:
+    """A NumPy array of ``a``'s values: device arrays are copied to the host, NumPy ones returned as they are."""
+    return cupy.asnumpy(a) if is_device_array(a) else np.asarray(a)
+
+
+def gpu_extras():
+    """``cupyx`` (or the strict device's twin): scatter-add and special functions for device arrays."""
+    return _cupyx
 
 
 class Device:
@@ -81,7 +111,7 @@ CPU = Device("cpu")
 
 
 def device_of(a) -> Device:
-    if _cupy is not None and isinstance(a, _cupy.ndarray):
+    if cupy is not None and isinstance(a, cupy.ndarray):
         d = Device.__new__(Device)
         d.type, d.index = "cuda", a.device.id
         return d
@@ -90,21 +120,21 @@ def device_of(a) -> Device:
 
 def module_for(device: Device):
     if device.type == "cuda":
-        if _cupy is None:
+        if cupy is None:
             raise RuntimeError(
                 f"device {device}: CUDA is not available (CuPy is not installed or sees no GPU); "
                 "install it with pip install 'deepgrad[gpu]' or use device='cpu'"
             )
         if device.index >= _CUDA_DEVICES:
             raise RuntimeError(f"device {device}: only {_CUDA_DEVICES} CUDA device(s) are visible")
-        return _cupy
+        return cupy
     return np
 
 
 def to_device(a, device: Device):
     """Copy array ``a`` to ``device`` (no copy when it is already there)."""
     if device.type == "cpu":
-        return _cupy.asnumpy(a) if _cupy is not None and isinstance(a, _cupy.ndarray) else a
+        return cupy.asnumpy(a) if is_device_array(a) else a
     xp = module_for(device)
     with xp.cuda.Device(device.index):
         return xp.asarray(a)

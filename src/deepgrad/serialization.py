@@ -186,8 +186,8 @@ def _as_numpy(v, name: str) -> np.ndarray:
         return np.asarray(backend.to_device(v._data, backend.CPU))
     if isinstance(v, np.ndarray):
         return v
-    if backend.cupy is not None and isinstance(v, backend.cupy.ndarray):
-        return backend.cupy.asnumpy(v)
+    if backend.is_device_array(v):
+        return backend.to_numpy(v)
     raise TypeError(f"save_safetensors: value for {name!r} is a {type(v).__name__}, expected a Tensor or an array")
 
 
@@ -204,8 +204,7 @@ def _encode(obj, path: str, tensors: dict[str, np.ndarray]):
         return obj if math.isfinite(obj) else {"__float__": repr(obj)}
     if isinstance(obj, np.generic):
         return _encode(obj.item(), path, tensors)
-    if isinstance(obj, Tensor) or isinstance(obj, np.ndarray) or (
-            backend.cupy is not None and isinstance(obj, backend.cupy.ndarray)):
+    if isinstance(obj, Tensor) or isinstance(obj, np.ndarray) or backend.is_device_array(obj):
         name = path or "tensor"
         if name in tensors:
             i = 1

@@ -405,7 +405,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         arr = data._data.copy()
     elif isinstance(data, np.ndarray):
         arr = data.copy()
-    elif backend.cupy is not None and isinstance(data, backend.cupy.ndarray):
+    elif backend.is_device_array(data):
         arr = data.copy()
     else:
         arr = np.array(data)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+
 
 class GradcheckError(AssertionError):
     """An analytical gradient disagrees with its finite-difference estimate."""
@@ -22,9 +24,9 @@ def _numerical_jacobian(fn, inputs, i, eps):
     for j in range(flat.size):  # with the graph recorded: gradgradcheck differentiates inside fn
         orig = flat[j].item()
         flat[j] = orig + eps
-        plus = np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in _as_list(fn(*inputs))])
+        plus = np.concatenate([backend.to_numpy(o._data).astype(np.float64).ravel() for o in _as_list(fn(*inputs))])
         flat[j] = orig - eps
-        minus = np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in _as_list(fn(*inputs))])
+        minus = np.concatenate([backend.to_numpy(o._data).astype(np.float64).ravel() for o in _as_list(fn(*inputs))])
         flat[j] = orig
         cols.append((plus - minus) / (2 * eps))
     return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
@@ -47,14 +49,14 @@ def _analytical_jacobian(fn, inputs, diff_idx):
             seed = np.zeros(o.numel())
             seed[k] = 1.0
             gs = autograd_grad([o], [inputs[i] for i in diff_idx],
-                               grad_outputs=[Tensor._wrap(seed.reshape(o.shape).astype(o.dtype))],
+                               grad_outputs=[Tensor._wrap(backend.to_device(seed.reshape(o.shape).astype(o.dtype), o.device))],
                                retain_graph=True, allow_unused=True)
             for i, g in zip(diff_idx, gs):
                 if g is not None:
                     if tuple(g.shape) != tuple(inputs[i].shape):
                         raise GradcheckError(f"gradcheck: gradient for input {i} has shape {tuple(g.shape)}, "
                                              f"expected {tuple(inputs[i].shape)}")
-                    jac[i][row + k] = np.asarray(g._data, dtype=np.float64).ravel()
+                    jac[i][row + k] = backend.to_numpy(g._data).astype(np.float64).ravel()
         row += o.numel()
     return jac
 
@@ -103,7 +105,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
     outs = _as_list(fn(*inputs))
     rng = np.random.default_rng(0)
     if grad_outputs is None:
-        grad_outputs = [Tensor._wrap(rng.standard_normal(o.shape).astype(o.dtype)) for o in outs]
+        grad_outputs = [Tensor._wrap(backend.to_device(rng.standard_normal(o.shape).astype(o.dtype), o.device))
+                        for o in outs]
     grad_outputs = _as_list(grad_outputs)
 
     def first_grads(*xs):

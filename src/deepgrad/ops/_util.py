@@ -38,7 +38,7 @@ def operand(x, like: Tensor) -> Tensor:
         dt = like.dtype if like.dtype.kind in "fiu" else backend.int64
     elif isinstance(x, numbers.Real):
         dt = like.dtype if like.dtype.kind == "f" else backend.get_default_dtype()
-    elif isinstance(x, (np.ndarray, list, tuple)) or type(x).__module__.startswith("cupy"):
+    elif isinstance(x, (np.ndarray, list, tuple)) or backend.is_device_array(x):
         from ..tensor import tensor
 
         return tensor(x, device=like.device)

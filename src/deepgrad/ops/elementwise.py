@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
@@ -121,7 +122,8 @@ class Pow(Function):
         a, b = self.inputs
         na, nb = self.needs_input_grad
         ga = g * b * a ** (b - 1) if na else None
-        gb = g * self.output() * log(where(a > 0, a, 1.0)) if nb else None
+        # a may be a weak Python-scalar base (2 ** x), which lives on the host: its log joins g's device
+        gb = g * self.output() * log(where(a > 0, a, 1.0)).to(g.device) if nb else None
         return ga, gb
 
 
@@ -328,9 +330,7 @@ def _erf_array(x):
         except ImportError:  # exact, slower: the standard library's erf, elementwise
             return np.vectorize(math.erf, otypes=[x.dtype])(x)
         return _erf(x).astype(x.dtype, copy=False)
-    from cupyx.scipy.special import erf as _cerf
-
-    return _cerf(x)
+    return backend.gpu_extras().scipy.special.erf(x)
 
 
 class Erf(Function):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
@@ -16,9 +17,7 @@ def _add_at(xp, a, idx, v):
     if xp is np:
         np.add.at(a, idx, v)
     else:
-        import cupyx
-
-        cupyx.scatter_add(a, idx, v)
+        backend.gpu_extras().scatter_add(a, idx, v)
 
 
 def _is_advanced(key) -> bool:
