@@ -226,12 +226,12 @@ def test_blocks_and_threads_do_not_change_results(monkeypatch, xs, ws, kw):
     """One sample per block on three threads gives what one block of the whole batch gives on one thread; the
     values themselves are checked against the naive reference."""
     from deepgrad import parallel
-    from deepgrad.ops import conv
+    from deepgrad.ops import conv, cpu_kernels
 
-    monkeypatch.setattr(conv, "_BLOCK_BYTES", 1 << 40)
+    monkeypatch.setattr(cpu_kernels, "CONV_BLOCK_BYTES", 1 << 40)
     monkeypatch.setattr(parallel, "_threads", 1)
     whole = _conv_and_grads(xs, ws, kw)
-    monkeypatch.setattr(conv, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(cpu_kernels, "CONV_BLOCK_BYTES", 1)
     monkeypatch.setattr(parallel, "_threads", 3)
     blocks = _conv_and_grads(xs, ws, kw)
     for a, b in zip(whole, blocks):
@@ -247,9 +247,9 @@ def test_blocks_and_threads_do_not_change_results(monkeypatch, xs, ws, kw):
 
 def test_thread_count_gives_bit_identical_float32_results(monkeypatch):
     from deepgrad import parallel
-    from deepgrad.ops import conv
+    from deepgrad.ops import cpu_kernels
 
-    monkeypatch.setattr(conv, "_BLOCK_BYTES", 1 << 12)  # many blocks, handed out in whatever order threads take them
+    monkeypatch.setattr(cpu_kernels, "CONV_BLOCK_BYTES", 1 << 12)  # many blocks, handed out in whatever order threads take them
     rng = np.random.default_rng(1)
     x = dg.tensor(rng.standard_normal((16, 3, 12, 12)).astype(np.float32), requires_grad=True)
     w = dg.tensor(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), requires_grad=True)
@@ -271,9 +271,9 @@ def test_forward_and_backward_hold_at_most_a_block_of_columns(monkeypatch):
     buffer that a whole-batch im2col would need."""
     import tracemalloc
 
-    from deepgrad.ops import conv
+    from deepgrad.ops import cpu_kernels
 
-    monkeypatch.setattr(conv, "_BLOCK_BYTES", 1 << 18)
+    monkeypatch.setattr(cpu_kernels, "CONV_BLOCK_BYTES", 1 << 18)
     rng = np.random.default_rng(0)
     x = dg.tensor(rng.standard_normal((64, 8, 16, 16)).astype(np.float32), requires_grad=True)
     w = dg.tensor(rng.standard_normal((8, 8, 3, 3)).astype(np.float32), requires_grad=True)

@@ -1,5 +1,5 @@
 """Pooling beyond the registry: indices and unpooling, ceil mode, adaptive sizes, upsampling, channel dropout,
-layers and error messages."""
+local response norm, layers and error messages."""
 import numpy as np
 import pytest
 
@@ -36,9 +36,9 @@ def test_max_pool_backward_paths_agree_with_ties(monkeypatch, kw):
     """backward() scatters to the winners block by block, on several threads; the differentiable path (taken with
     create_graph) goes through the winners' indices. Both give the first winner of a tie the whole gradient."""
     from deepgrad import parallel
-    from deepgrad.ops import pool
+    from deepgrad.ops import cpu_kernels
 
-    monkeypatch.setattr(pool, "_POOL_BLOCK_BYTES", 1)
+    monkeypatch.setattr(cpu_kernels, "POOL_BLOCK_BYTES", 1)
     monkeypatch.setattr(parallel, "_threads", 3)
     rng = np.random.default_rng(0)
     x = dg.tensor(rng.integers(0, 3, (5, 2, 7, 8)).astype(np.float64), requires_grad=True)  # many ties
@@ -99,6 +99,28 @@ def test_dropout2d_drops_whole_channels_and_is_seeded():
     np.testing.assert_array_equal(layer(dg.ones(2, 3, 2, 2)).numpy(), 1.0)
     with pytest.raises(ValueError, match="Dropout2d: p must be a probability"):
         nn.Dropout2d(1.5)
+
+
+def test_channel_dropout_shapes_generator_and_pytorch_warning_on_3d():
+    """dropout1d/2d/3d share F.dropout's implementation: a generator makes masks reproducible; a 3-d input to
+    dropout2d is read as (N, C, L), one mask value per (sample, channel), with PyTorch's warning."""
+    x = dg.ones(6, 5, 7)
+    with pytest.warns(UserWarning, match="Received a 3D input to dropout2d .* interpreted as shape \\(N, C, L\\)"):
+        y = nn.Dropout2d(0.5)(x).numpy()
+    assert (y.min(-1) == y.max(-1)).all() and 0 < (y[..., 0] > 0).sum() < 30  # per (n, c): the (N, C, L) rule
+    a = F.dropout1d(x, 0.5, generator=dg.Generator(4)).numpy()
+    np.testing.assert_array_equal(a, F.dropout1d(x, 0.5, generator=dg.Generator(4)).numpy())
+    assert not np.array_equal(a, F.dropout1d(x, 0.5, generator=dg.Generator(5)).numpy())
+    b = nn.Dropout1d(0.5)(x).numpy()
+    assert (b.min(-1) == b.max(-1)).all() and set(np.unique(b)) <= {0.0, 2.0}
+    z = F.dropout3d(dg.ones(2, 3, 2, 2, 2), 0.5, generator=dg.Generator(1)).numpy().reshape(2, 3, -1)
+    assert (z.min(-1) == z.max(-1)).all()
+    assert F.dropout2d(dg.ones(2, 3, 4, 4), 1.0, training=False).sum().item() == 96.0  # identity in eval
+    assert F.dropout(dg.ones(100), 1.0).sum().item() == 0.0
+    with pytest.raises(dg.ShapeError, match=r"dropout3d: expected a 5-d \(N, C, \*spatial\) or 4-d"):
+        F.dropout3d(dg.ones(2, 3), 0.5)
+    with pytest.raises(ValueError, match="dropout2d: dropout probability p must be in"):
+        F.dropout2d(dg.ones(1, 2, 2, 2), 2.0)
 
 
 def test_local_response_norm_layer():

@@ -8,13 +8,11 @@ tensor([2., 4., 6.])
 """
 from __future__ import annotations
 
-import os as _os
-import sys as _sys
+from .backends import cpu as _cpu  # process-wide CPU tuning, before NumPy loads: see deepgrad.backends.cpu
 
-if "numpy" not in _sys.modules:  # before OpenBLAS loads: idle BLAS workers spin ≈ 0.4 ms, not 0.1 s (see parallel.py)
-    _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "20")
+_cpu.apply_process_tuning()
 
-from . import autograd, backend, cuda, parallel  # noqa: E402
+from . import autograd, backend, backends, cuda, parallel  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,

@@ -214,35 +214,3 @@ default_generator = Generator(0)
 def manual_seed(seed: int) -> Generator:
     """Seed every random stream deepgrad draws from (CPU and GPU), for reproducible runs."""
     return default_generator.manual_seed(seed)
-
-
-# ------------------------------------------------------------------------------------------------ CPU memory
-def _keep_freed_memory() -> bool:
-    """Ask glibc's malloc to keep freed memory for reuse; True when it was asked.
-
-    A training step allocates the same large buffers (activations, column blocks, gradients) every time. By default
-    glibc hands each buffer of a few MiB back to the kernel when it is freed (mmap/munmap, and a shrinking heap),
-    so the next step faults every page in again, zero-filled by the kernel: about 1,300 page faults and 15 % of a
-    LeNet-5 step on a 2-core machine. With the mmap threshold fixed at 32 MiB (glibc's maximum) and the heap trimmed
-    only past 1 GiB of free space, freed buffers are reused from the heap, still warm in cache — what PyTorch's
-    caching allocator does for GPU memory. The process then keeps its peak heap size. Set
-    ``DEEPGRAD_KEEP_FREED_MEMORY=0`` before importing deepgrad to leave malloc as it is.
-    """
-    import ctypes
-    import os
-    import platform
-
-    if os.environ.get("DEEPGRAD_KEEP_FREED_MEMORY", "1").strip().lower() in ("0", "false", "no", "off"):
-        return False
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 1 << 30))
-
-
-KEEPS_FREED_MEMORY = _keep_freed_memory()

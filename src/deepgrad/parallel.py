@@ -11,7 +11,8 @@ Inside those blocks BLAS is held to one thread per call (OpenBLAS, found with ct
 (``matmul``, ``linear``) are threaded by BLAS itself, whose workers wait for the next call by spinning: that makes
 back-to-back products of an MLP fast, but a worker spinning after a call takes a core from deepgrad's own threads —
 by default for about 0.1 s (measured: a LeNet-5 step 50 % slower). ``import deepgrad`` therefore shortens the spin
-to 2²⁰ cycles (≈ 0.4 ms, ``OPENBLAS_THREAD_TIMEOUT=20``) when NumPy is not loaded yet. If NumPy was imported first
+to 2²⁰ cycles (≈ 0.4 ms) when NumPy is not loaded yet (see :mod:`deepgrad.backends.cpu`, where every process-wide
+setting lives, with the thread count's default). If NumPy was imported first
 and OpenBLAS kept its long spin, deepgrad never wakes BLAS's threads at all and splits large products into blocks on
 its own threads instead (:func:`matmul`).
 
@@ -28,25 +29,12 @@ import threading
 
 import numpy as np
 
+from .backends.cpu import default_num_threads
+
 __all__ = ["get_num_threads", "set_num_threads", "parallel_for", "matmul", "blas_threads"]
 
 
-def _default_threads() -> int:
-    for var in ("DEEPGRAD_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(var, "").split(",")[0].strip()  # OMP_NUM_THREADS may list nested levels: "4,2"
-        if value.isdigit() and int(value) >= 1:
-            return int(value)
-        if value:
-            import warnings
-
-            warnings.warn(f"deepgrad: ignoring {var}={os.environ[var]!r}; expected a positive integer", stacklevel=2)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-_threads = _default_threads()
+_threads = default_num_threads()
 _local = threading.local()  # .busy: this thread is running blocks of a parallel_for (no nesting)
 
 

@@ -19,3 +19,4 @@ from .normalization import *  # noqa: F401,F403
 from .parameter import Parameter  # noqa: F401
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403

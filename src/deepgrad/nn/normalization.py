@@ -1,4 +1,5 @@
-"""Normalisation layers: ``BatchNorm1d/2d/3d`` (running statistics), ``LayerNorm``, ``GroupNorm``."""
+"""Normalisation layers: ``BatchNorm1d/2d/3d`` (running statistics), ``LayerNorm``, ``GroupNorm``,
+``LocalResponseNorm``."""
 from __future__ import annotations
 
 import numbers
@@ -12,7 +13,7 @@ from ._validate import positive_float, positive_int
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "LocalResponseNorm"]
 
 
 class _BatchNorm(Module):
@@ -190,3 +191,25 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class LocalResponseNorm(Module):
+    """b(N_i, c) = a(N_i, c) / (k + α/n · Σ_{c' near c} a(N_i, c')²)^β over n = ``size`` neighbouring channels (AlexNet).
+
+    Example:
+        >>> import deepgrad as dg
+        >>> dg.nn.LocalResponseNorm(5)(dg.ones(1, 8, 2, 2)).shape
+        (1, 8, 2, 2)
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size = positive_int("LocalResponseNorm", "size", size)
+        self.alpha, self.beta = float(alpha), float(beta)
+        self.k = positive_float("LocalResponseNorm", "k", k)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

@@ -1,15 +1,13 @@
-"""Pooling and resampling layers, local response normalisation and channel dropout (calls into the pool ops)."""
+"""Pooling and unpooling layers (calls into :mod:`deepgrad.ops.pool`)."""
 from __future__ import annotations
 
 from ..ops import pool as P
 from ..tensor import Tensor
-from ._validate import positive_float, positive_int, probability
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
-           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
-           "LocalResponseNorm", "Dropout2d", "Dropout3d"]
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 
 
 class _MaxPool(Module):
@@ -67,8 +65,12 @@ class _AvgPool(Module):
         self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return P._avg_pool(self.n, input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                           self.count_include_pad, self.divisor_override)
+        if self.n == 1:  # PyTorch's avg_pool1d has no divisor_override
+            return P.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                self.count_include_pad)
+        fn = P.avg_pool2d if self.n == 2 else P.avg_pool3d
+        return fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                  self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -179,7 +181,8 @@ class _MaxUnpool(Module):
         self.kernel_size, self.stride, self.padding = kernel_size, stride or kernel_size, padding
 
     def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:  # noqa: A002
-        return P._max_unpool(self.n, input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        fn = (P.max_unpool1d, P.max_unpool2d, P.max_unpool3d)[self.n - 1]
+        return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -202,91 +205,5 @@ class MaxUnpool2d(_MaxUnpool):
 
 class MaxUnpool3d(_MaxUnpool):
     """The partial inverse of :class:`MaxPool3d`. See :class:`MaxUnpool2d`."""
-
-    n = 3
-
-
-class Upsample(Module):
-    """Resample to ``size`` or ``scale_factor`` × the input size with 'nearest', 'linear', 'bilinear', 'trilinear'
-    or 'area' (see :func:`deepgrad.nn.functional.interpolate` for the source-coordinate formulas).
-
-    Example:
-        >>> import deepgrad as dg
-        >>> dg.nn.Upsample(scale_factor=2)(dg.tensor([[[1.0, 2.0]]])).tolist()
-        [[[1.0, 1.0, 2.0, 2.0]]]
-    """
-
-    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None) -> None:
-        super().__init__()
-        if (size is None) == (scale_factor is None):
-            raise ValueError(f"{type(self).__name__}: give exactly one of size and scale_factor")
-        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return P.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners)
-
-    def extra_repr(self) -> str:
-        what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
-        return f"{what}, mode={self.mode!r}"
-
-
-class UpsamplingNearest2d(Upsample):
-    """``Upsample(mode='nearest')`` for (N, C, H, W) inputs."""
-
-    def __init__(self, size=None, scale_factor=None) -> None:
-        super().__init__(size, scale_factor, "nearest")
-
-
-class UpsamplingBilinear2d(Upsample):
-    """``Upsample(mode='bilinear', align_corners=True)`` for (N, C, H, W) inputs."""
-
-    def __init__(self, size=None, scale_factor=None) -> None:
-        super().__init__(size, scale_factor, "bilinear", True)
-
-
-class LocalResponseNorm(Module):
-    """b(N_i, c) = a(N_i, c) / (k + α/n · Σ_{c' near c} a(N_i, c')²)^β over n = ``size`` neighbouring channels (AlexNet).
-
-    Example:
-        >>> import deepgrad as dg
-        >>> dg.nn.LocalResponseNorm(5)(dg.ones(1, 8, 2, 2)).shape
-        (1, 8, 2, 2)
-    """
-
-    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
-        super().__init__()
-        self.size = positive_int("LocalResponseNorm", "size", size)
-        self.alpha, self.beta = float(alpha), float(beta)
-        self.k = positive_float("LocalResponseNorm", "k", k)
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return P.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
-
-    def extra_repr(self) -> str:
-        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
-
-
-class Dropout2d(Module):
-    """Channel dropout: in training out(N_i, C_j) = input(N_i, C_j) · m(N_i, C_j) / (1 − p), m ~ Bernoulli(1 − p).
-
-    Zeroes whole feature maps (neighbouring pixels are correlated, so element dropout barely regularises a conv
-    layer); identity in eval mode. Input (N, C, H, W) or (C, H, W).
-    """
-
-    n = 2
-
-    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
-        super().__init__()
-        self.p, self.inplace = probability(type(self).__name__, "p", p), inplace
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return P._dropout_channels(f"Dropout{self.n}d", self.n, input, self.p, self.training)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
-
-
-class Dropout3d(Dropout2d):
-    """Channel dropout for (N, C, D, H, W) inputs. See :class:`Dropout2d`."""
 
     n = 3

@@ -1,34 +1,34 @@
 """Convolution (cross-correlation, as in every deep-learning framework) and its transpose, in 1, 2 and 3 dimensions.
 
-One N-d implementation serves every case. The batch is cut into blocks of samples whose column buffers fit in
-cache; for each block the input is zero-padded, viewed as sliding windows (no copy), copied once into channel-major
-columns (im2col) and multiplied by the weight in one GEMM per group. Blocks run in parallel on the CPU threads of
-``deepgrad.parallel`` (one block spans the batch on a GPU). The backward pass is a pair of Functions that are each
-other's adjoints, so double backward is exact:
+The mathematics: out(n, j, o) = b(j) + Σ_k Σ_m w(j, k, m) · xpad(n, k, o·stride + m·dilation), the channels k
+running over j's group. Computed as im2col + one GEMM: the input's windows are copied into columns (one column
+per output position, one row per (channel, kernel offset)), and the flattened weight multiplies all columns at once
+(:func:`im2col`, :func:`reference_conv_forward`). Three Functions, each the others' adjoint, so double backward
+is exact:
 
-* ``ConvNd(x, w, b) = y`` (the bias is added per block; its gradient sums g over all dims but C_out);
-* ``ConvInputGrad(g, w)`` = the gradient w.r.t. x = the *transposed* convolution: with stride 1 one GEMM against
-  the gradient's row columns and a slice-add per outer kernel offset (:class:`_RowPlan`); otherwise a GEMM to
-  columns, then col2im, one strided slice-add per kernel offset (no ``add.at``);
-* ``ConvWeightGrad(x, g)`` = the gradient w.r.t. w: per block, g times the columns of x, summed in block order.
+* ``ConvNd(x, w, b) = y``;
+* ``ConvInputGrad(g, w)`` = ∂x = col2im(Wᵀ·g), the *transposed* convolution (also ``conv_transpose*d``);
+* ``ConvWeightGrad(x, g)`` = ∂w = Σ_n g · im2col(x)ᵀ.
 
-Each one's backward is written with the other two. A plain ``backward()`` computes both gradients of ``ConvNd`` in one
-pass over the blocks, rebuilding each block's columns rather than keeping the forward's: a convolution never holds
-more than one block of columns per thread.
+Each one's backward is written with the other two. The numbers come from one of two implementations, picked in
+:func:`_forward` / :func:`_backward`: the reference here (a few lines each, whole-batch columns), or the tuned kernels
+of :mod:`deepgrad.ops.cpu_kernels` (blocks of samples in cache and on several threads, wide columns, the
+row-separable input gradient), the default; ``deepgrad.backends.cpu.fast_kernels = False`` or
+``DEEPGRAD_KERNELS=reference`` selects the reference. Both give the same results to float rounding (tested).
 """
 from __future__ import annotations
 
 import itertools
 import math
 
-import numpy as np
-
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module
-from ..parallel import parallel_for
+from ..backends import cpu as _cpu
 from ..tensor import Tensor
+from . import cpu_kernels as K
 from ._util import ShapeError
+from .cpu_kernels import pad_array, window_view
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "correlate2d", "convolve2d", "conv_output_size", "conv_transpose_output_size"]
@@ -65,7 +65,8 @@ def ntuple(v, n: int, what: str, op: str) -> tuple:
     return t
 
 
-def _fmt(shape) -> str:
+def shape_str(shape) -> str:
+    """A shape as 3x3 (in messages)."""
     return "x".join(str(s) for s in shape)
 
 
@@ -73,7 +74,7 @@ class Geometry:
     """Where the windows of an N-d sliding-window op lie: spatial ``size``, ``kernel``, ``stride``, ``dilation``,
     ``pads`` ((lo, hi) per spatial dim) and ``groups``; ``out`` is the output's spatial shape."""
 
-    __slots__ = ("size", "kernel", "stride", "dilation", "pads", "groups", "out", "padded", "inner", "_wide")
+    __slots__ = ("size", "kernel", "stride", "dilation", "pads", "groups", "out", "padded", "inner")
 
     def __init__(self, size, kernel, stride, dilation, pads, groups=1, out=None):
         self.size, self.kernel, self.stride, self.dilation = tuple(size), tuple(kernel), tuple(stride), tuple(dilation)
@@ -82,7 +83,6 @@ class Geometry:
             conv_output_size(s, k, st, p, d) for s, k, st, p, d in zip(size, kernel, stride, pads, dilation))
         self.padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.size, self.pads))
         self.inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(self.size, self.pads))  # the input inside the padding
-        self._wide = None  # _wide_geometry's answer, once asked
 
     def offsets(self):
         """Every kernel offset, with the strided slice of the padded input that it meets."""
@@ -94,308 +94,60 @@ class Geometry:
         return any(d * (k - 1) + 1 > s for k, s, d in zip(self.kernel, self.stride, self.dilation))
 
 
-def pad_array(x, pads, value=0.0):
-    """``x`` (N, C, *spatial) with ``pads`` ((lo, hi) per spatial dim) of ``value`` around the spatial dims."""
-    if not any(lo or hi for lo, hi in pads):
-        return x
-    xp = array_module(x)
-    shape = x.shape[:2] + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
-    out = xp.full(shape, value, dtype=x.dtype)
-    out[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))] = x
-    return out
-
-
-def strided_view(base, shape, strides):
-    """A read-only view of ``base`` with the given shape and byte strides — through ndarray's constructor for a
-    contiguous NumPy array (about 1 µs, a tenth of ``as_strided``, which adds up over many blocks)."""
-    xp = array_module(base)
-    if xp is not np:  # CuPy's as_strided has no read-only flag
-        return xp.lib.stride_tricks.as_strided(base, shape=shape, strides=strides)
-    if base.flags.c_contiguous:
-        view = np.ndarray(shape, base.dtype, base, 0, strides)
-        view.flags.writeable = False
-        return view
-    return np.lib.stride_tricks.as_strided(base, shape=shape, strides=strides, writeable=False)
-
-
-def window_view(xpad, g: Geometry, columns: bool):
-    """Sliding windows of a padded (N, C, *spatial) array as a strided view, without copying.
-
-    ``columns``: shape (N, C, *kernel, *out) — the im2col layout; otherwise (N, C, *out, *kernel) for pooling.
-    """
-    sn, sc, *ss = xpad.strides
-    kstr = tuple(s * d for s, d in zip(ss, g.dilation))
-    ostr = tuple(s * st for s, st in zip(ss, g.stride))
-    n, c = xpad.shape[:2]
-    if columns:
-        shape, strides = (n, c, *g.kernel, *g.out), (sn, sc, *kstr, *ostr)
-    else:
-        shape, strides = (n, c, *g.out, *g.kernel), (sn, sc, *ostr, *kstr)
-    return strided_view(xpad, shape, strides)
-
-
-# ------------------------------------------------------------------------------------------------ column blocks
-# A convolution is computed block by block over the samples. For a block of B samples the columns (im2col) are a
-# (C·Πk, B·M) matrix, channel-major: row (c, k) holds, sample after sample, the M input values that kernel offset k
-# meets in channel c, so each row is copied from one channel's consecutive samples. One GEMM per block
-# (block-diagonal over groups) gives the block's output as (C_out, B·M), and one transposing copy writes it into the
-# (N, C_out, *o) result.
-#
-# Blocks are sized so that their columns stay in cache (about _BLOCK_BYTES): the copy that builds them and the GEMM
-# that reads them then work in cache, not in main memory — for LeNet-sized layers that traffic, not the arithmetic,
-# was the larger cost. The backward rebuilds each block's columns rather than keeping a column buffer for the whole
-# batch, so a convolution never holds more than one block of columns per thread. Blocks run in parallel on the CPU
-# (deepgrad.parallel); on a GPU one block spans the whole batch, for one large GEMM per pass.
-_BLOCK_BYTES = 1 << 21
-
-
-def _blocks(a, n: int, sample_bytes: int, block_bytes: int | None = None) -> list:
-    """The batch cut into slices of about ``block_bytes`` (default _BLOCK_BYTES) of columns each (a single slice on
-    a GPU); the cut depends on the shapes alone, never on the thread count, so results do not either."""
-    if array_module(a) is not np:
-        return [slice(0, n)]
-    b = max(1, min(n, (block_bytes or _BLOCK_BYTES) // max(1, sample_bytes)))
-    return [slice(s, min(s + b, n)) for s in range(0, n, b)]
-
-
-# Stride-1 convolutions use "wide" columns. Flatten the padded input's spatial dims; an output position then reads,
-# for each kernel offset, the flat input at (its own flat index + the offset's flat shift), so for one offset all
-# outputs read ONE contiguous run — if the output grid is taken as wide as the padded input (o₁ × P₂ × … × P_k
-# positions, the extra ones per row being junk that is cropped after the GEMM). Copying long runs instead of rows of
-# o_k elements makes im2col several times faster for small images, for ≈ P_k/o_k more GEMM work (measured on LeNet's
-# 5×5 layer on 14×14 maps, 40 % more GEMM work: still 20 % faster than exact columns built from rows of 10).
-def is_wide(g: Geometry) -> bool:
-    return all(st == 1 for st in g.stride)
-
-
-def _wide_geometry(g: Geometry):
-    """(flat shift of each kernel offset's step per dim, run length L, flat length needed) for wide columns."""
-    if g._wide is None:
-        p = g.padded
-        step = [d * math.prod(p[i + 1:]) for i, d in enumerate(g.dilation)]
-        run = g.out[0] * math.prod(p[1:])
-        need = sum((k - 1) * st for k, st in zip(g.kernel, step)) + run
-        g._wide = step, run, max(need, math.prod(p))
-    return g._wide
-
-
-def _grid(g: Geometry) -> tuple:
-    """The output grid the GEMM computes: o, or for wide columns o₁ × P₂ × … × P_k (junk beyond o cropped)."""
-    return (g.out[0], *g.padded[1:]) if is_wide(g) else g.out
-
-
-def _valid(g: Geometry) -> tuple:
-    """The index of the valid outputs in a (B, C, *grid) array of wide columns."""
-    return (slice(None),) * 3 + tuple(slice(0, o) for o in g.out[1:])
-
-
-def _wide_flat(x, g: Geometry, length: int):
-    """x (A, B, *size) zero-padded by ``g.pads``, flattened to a contiguous (A, B, length) and zero-extended past its
-    end, in one copy (none when x is contiguous and needs neither)."""
-    xp = array_module(x)
-    a, b = x.shape[:2]
-    size = math.prod(g.padded)
-    if length == size and not any(lo or hi for lo, hi in g.pads):
-        return xp.ascontiguousarray(x).reshape(a, b, -1)
-    flat = xp.zeros((a, b, length), dtype=x.dtype)
-    flat[..., :size].reshape(a, b, *g.padded)[(slice(None), slice(None)) + g.inner] = x  # reshape of a last-axis slice: a view
-    return flat
-
-
-def _columns(x, g: Geometry):
-    """im2col: the channel-major (C·Πk, B·M) columns of a block x (B, C, *size); M = Πo, or the wide run length."""
-    xp = array_module(x)
-    xt = x.swapaxes(0, 1)  # (C, B, ...): the one copy below transposes it on the way
-    c, b = xt.shape[:2]
-    if is_wide(g):
-        step, run, length = _wide_geometry(g)
-        flat = _wide_flat(xt, g, length)
-        sc, sb, se = flat.strides
-        view = strided_view(flat, (c, *g.kernel, b, run), (sc, *(se * s for s in step), sb, se))
-    else:
-        view = xp.moveaxis(window_view(pad_array(xt, g.pads), g, columns=True), 1, 1 + len(g.kernel))
-    return xp.ascontiguousarray(view).reshape(c * math.prod(g.kernel), -1)
-
-
-def _uncolumns(cols, g: Geometry, b: int, c: int):
-    """col2im, the adjoint of :func:`_columns` for strided convolutions (stride 1 takes :class:`_RowPlan`): the
-    (C·Πk, B·Πo) columns summed back into a (B, C, *size) view, one strided slice-add per kernel offset (no
-    ``add.at``), each reading its columns in memory order."""
-    xp = array_module(cols)
-    lead = (slice(None), slice(None))
-    cols = cols.reshape(c, *g.kernel, b, *g.out)
-    acc = xp.zeros((c, b, *g.padded), dtype=cols.dtype)
-    for k, sl in g.offsets():
-        acc[lead + sl] += cols[(slice(None),) + k]
-    return acc[lead + g.inner].swapaxes(0, 1)
-
-
-def _output(y, g: Geometry, b: int):
-    """A block's GEMM result (C_out, B·M) as a (B, C_out, *o) view, the junk of wide columns cropped."""
-    grid = _grid(g)
-    y = y.reshape(y.shape[0], b, *grid).swapaxes(0, 1)
-    return y[_valid(g)] if grid != g.out else y
-
-
-def _grad_columns(gy, g: Geometry):
-    """The adjoint of :func:`_output`: a block's gradient (B, C_out, *o) as a contiguous (C_out, B·M) matrix, zero
-    in the junk positions of wide columns."""
-    xp = array_module(gy)
-    gt = gy.swapaxes(0, 1)
-    grid = _grid(g)
-    if grid != g.out:
-        wide = xp.zeros((*gt.shape[:2], *grid), dtype=gy.dtype)
-        wide[_valid(g)] = gt
-        gt = wide
-    return xp.ascontiguousarray(gt).reshape(gt.shape[0], -1)
-
-
-# GEMMs of 2-d operands go through ``dot`` rather than ``matmul``: NumPy's matmul holds the GIL around a transposed
-# operand's BLAS call (measured: no speed-up at all from a second thread), dot releases it.
-def _gemm(w, cols, groups: int):
-    """(C_out, C_in/G·Πk) weight × (C_in·Πk, M) columns -> (C_out, M), block-diagonal over the groups."""
-    cout = w.shape[0]
-    w2 = w.reshape(cout, -1)
-    if groups == 1:
-        return array_module(cols).dot(w2, cols)
-    k, m = cols.shape
-    return (w2.reshape(groups, cout // groups, -1) @ cols.reshape(groups, k // groups, m)).reshape(cout, m)
-
-
-def _gemm_t(w, gcols, groups: int, out=None):
-    """The transposed GEMM: weightᵀ × (C_out, M) gradient columns -> (C_in·Πk, M) columns, written into ``out``
-    (a spare column buffer of that shape and dtype) when one is given."""
-    xp = array_module(gcols)
-    cout = w.shape[0]
-    w2 = w.reshape(cout, -1)
-    m = gcols.shape[1]
-    if out is not None and (out.shape != (w2.shape[1] * groups, m) or out.dtype != xp.result_type(w, gcols)):
-        out = None
-    if groups == 1:
-        return xp.dot(w2.T, gcols, out=out)
-    wt = w2.reshape(groups, cout // groups, -1).swapaxes(1, 2)
-    cols = xp.matmul(wt, gcols.reshape(groups, cout // groups, m),
-                     out=None if out is None else out.reshape(groups, -1, m))
-    return cols.reshape(-1, m)
-
-
-def _wgrad(gcols, cols, groups: int):
-    """A block's weight gradient: (C_out, M) gradient × (C_in·Πk, M) columnsᵀ -> (C_out, C_in/G·Πk)."""
-    cout, m = gcols.shape
-    if groups == 1:
-        return array_module(cols).dot(gcols, cols.T)
-    k = cols.shape[0]
-    return (gcols.reshape(groups, cout // groups, m) @ cols.reshape(groups, k // groups, m).swapaxes(1, 2)).reshape(
-        cout, -1)
-
-
-def _conv_forward(x, w, b, g: Geometry):
-    """y = conv(x, w) + b as a contiguous (N, C_out, *o) array, block by block."""
+# ------------------------------------------------------------------------------------------------ reference
+# im2col turns the convolution into one matrix product: column o of sample n is the window that output o sees,
+# flattened over (channel, kernel offset); the weight, flattened the same way, multiplies all columns at once.
+def im2col(x, g: Geometry):
+    """(N, C·Πk, Πo) columns of x (N, C, *size): cols(n, (c, k), o) = xpad(n, c, o·stride + k·dilation)."""
     xp = array_module(x)
     n, c = x.shape[:2]
-    y = xp.empty((n, w.shape[0], *g.out), dtype=xp.result_type(x, w))
-    blocks = _blocks(x, n, c * math.prod(g.kernel) * math.prod(_grid(g)) * x.itemsize)
+    view = window_view(pad_array(x, g.pads), g, columns=True)  # (N, C, *k, *o), a strided view: no copy yet
+    return xp.ascontiguousarray(view).reshape(n, c * math.prod(g.kernel), math.prod(g.out))
 
-    def block(i):
-        sl = blocks[i]
-        yb = _gemm(w, _columns(x[sl], g), g.groups)
-        if b is not None:
-            yb += b[:, None]
-        y[sl] = _output(yb, g, sl.stop - sl.start)
 
-    parallel_for(len(blocks), block)
+def col2im(cols, g: Geometry, x_shape):
+    """The adjoint of :func:`im2col`: each column entry is added back to the input position it was copied from."""
+    xp = array_module(cols)
+    n, c = x_shape[:2]
+    cols = cols.reshape(n, c, *g.kernel, *g.out)
+    acc = xp.zeros((n, c, *g.padded), dtype=cols.dtype)
+    lead = (slice(None), slice(None))
+    for k, sl in g.offsets():
+        acc[lead + sl] += cols[lead + k]
+    return acc[lead + g.inner]
+
+
+def reference_conv_forward(x, w, b, g: Geometry):
+    """y = W · im2col(x) + b: one (batched over samples and groups) GEMM, W as (G, C_out/G, C_in/G·Πk)."""
+    n, cout, groups = x.shape[0], w.shape[0], g.groups
+    cols = im2col(x, g).reshape(n, groups, -1, math.prod(g.out))
+    y = (w.reshape(groups, cout // groups, -1) @ cols).reshape(n, cout, *g.out)
+    if b is not None:
+        y = y + b.reshape((cout,) + (1,) * len(g.out))
     return y
 
 
-# With stride 1 the input gradient dx = Σ_k shift(wₖᵀ·g, off(k)) (col2im of wᵀ·g) is split by the kernel's last dim:
-# for each offset k' of the other dims, U_k' = Σ_kl shift(w_{k',kl}ᵀ·g, kl·d) is one GEMM against the *row columns* of
-# g (the gradient, shifted by each kl, C_out·kL rows), so only Πk' slice-adds remain instead of Πk (5 instead of 25
-# for a 5×5 kernel, none for 1-d). The row columns are a kL/(C_in·Πk/C_out) fraction of the full columns' size.
-class _RowPlan:
-    """What the row-separable input gradient of a stride-1 Geometry needs: the (G, Πk'·C/G, C_out/G·kL) weight
-    matrix, the row length run' = run + (kL − 1)·d, and the flat shifts of the outer kernel offsets k'."""
-
-    def __init__(self, w, g: Geometry, c: int):
-        xp = array_module(w)
-        cout, groups = w.shape[0], g.groups
-        step, self.run, self.length = _wide_geometry(g)
-        self.kl, self.dl = g.kernel[-1], g.dilation[-1]
-        self.ext = (self.kl - 1) * self.dl
-        self.outer = [sum(k * s for k, s in zip(ko, step)) for ko in itertools.product(*(range(k) for k in g.kernel[:-1]))]
-        # A[g, (k', c), (o, r)] = w[o, c, k', kL − 1 − r]: the last dim flipped, so row r of the row columns shifts by r·d
-        a = w.reshape(groups, cout // groups, c // groups, len(self.outer), self.kl)[..., ::-1]
-        self.a = xp.ascontiguousarray(a.transpose(0, 3, 2, 1, 4)).reshape(groups, len(self.outer) * c // groups, -1)
-        self.c, self.cout, self.groups = c, cout, groups
-
-    def sample_elements(self) -> int:
-        """Elements per sample of the padded gradient, its row columns and U."""
-        rows = self.run + self.ext
-        return (self.cout * self.kl + self.c * len(self.outer)) * rows + self.cout * (self.run + 2 * self.ext)
-
-    def input_grad(self, gcols, g: Geometry):
-        """dx (B, C, *size), as a view, of a block's wide gradient columns (C_out, B·run) (:func:`_grad_columns`)."""
-        xp = array_module(gcols)
-        b, ext, rows = gcols.shape[1] // self.run, self.ext, self.run + self.ext
-        gext = xp.zeros((self.cout, b, self.run + 2 * ext), dtype=gcols.dtype)  # ext zeros each side of every sample
-        gext[..., ext:ext + self.run] = gcols.reshape(self.cout, b, self.run)
-        so, sb, se = gext.strides
-        r = strided_view(gext, (self.cout, self.kl, b, rows), (so, se * self.dl, sb, se))
-        r = xp.ascontiguousarray(r).reshape(self.groups, -1, b * rows)
-        u = xp.dot(self.a[0], r[0]) if self.groups == 1 else self.a @ r
-        u = u.reshape(self.groups, len(self.outer), self.c // self.groups, b, rows)
-        acc = xp.zeros((self.groups, self.c // self.groups, b, self.length), dtype=u.dtype)
-        for i, off in enumerate(self.outer):
-            acc[..., off:off + rows] += u[:, i]
-        acc = acc.reshape(self.c, b, self.length)[..., :math.prod(g.padded)].reshape(self.c, b, *g.padded)
-        return acc[(slice(None), slice(None)) + g.inner].swapaxes(0, 1)
+def reference_conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w: bool, need_b: bool = False):
+    """(dx, dw, db) of y = W · im2col(x) + b: dx = col2im(Wᵀ · gy), dw = Σ_n gy · im2col(x)ᵀ, db = Σ gy."""
+    n, cout, groups = x_shape[0], w_shape[0], g.groups
+    gy = gy.reshape(n, groups, cout // groups, math.prod(g.out))
+    w3 = w.reshape(groups, cout // groups, -1) if w is not None else None
+    dx = col2im(w3.swapaxes(1, 2) @ gy, g, x_shape) if need_x else None
+    dw = None
+    if need_w:
+        cols = im2col(x, g).reshape(n, groups, -1, math.prod(g.out))
+        dw = (gy @ cols.swapaxes(2, 3)).sum(axis=0).reshape(w_shape)
+    db = gy.sum(axis=(0, 3)).reshape(cout) if need_b else None
+    return dx, dw, db
 
 
-def _conv_backward(x, w, gy, g: Geometry, x_shape, w_shape, need_x: bool, need_w: bool, need_b: bool = False):
-    """(dx, dw, db), the gradients of y = conv(x, w) + b for the incoming gy (None where not asked for), in one pass
-    over the blocks.
-
-    Per block: the columns of x are rebuilt for dw = gy·colsᵀ, and db sums the block's gradient columns; dx is, with
-    stride 1, the row-separable transposed GEMM (:class:`_RowPlan`), else wᵀ·gy written over the columns and summed
-    back by col2im. The blocks' dw and db are summed in block order, the same for every thread count."""
-    xp = array_module(gy)
-    n, c = x_shape[:2]
-    cout = gy.shape[1]
-    rows = _RowPlan(w, g, c) if need_x and is_wide(g) else None
-    m = math.prod(_grid(g))
-    per = cout * m + (c * math.prod(g.kernel) * m if need_w or (need_x and rows is None) else 0)
-    if rows is not None:
-        per += rows.sample_elements()
-    blocks = _blocks(gy, n, per * gy.itemsize)
-    dx = xp.empty(x_shape, dtype=xp.result_type(gy, w)) if need_x else None
-    parts_w, parts_b = [None] * len(blocks), [None] * len(blocks)
-
-    def block(i):
-        sl = blocks[i]
-        cols = _columns(x[sl], g) if need_w else None
-        gcols = _grad_columns(gy[sl], g)
-        if need_w:
-            parts_w[i] = _wgrad(gcols, cols, g.groups)
-        if need_b:
-            parts_b[i] = gcols.sum(axis=1)  # the junk of wide columns is zero
-        if not need_x:
-            return
-        if rows is not None:
-            dx[sl] = rows.input_grad(gcols, g)
-            return
-        if cols is not None and (not getattr(cols.flags, "writeable", True) or xp.may_share_memory(cols, x)):
-            cols = None  # a 1×1 kernel's columns can be x itself: never write into them
-        dx[sl] = _uncolumns(_gemm_t(w, gcols, g.groups, out=cols), g, sl.stop - sl.start, c)
-
-    parallel_for(len(blocks), block)
-    return dx, (_sum_in_order(parts_w).reshape(w_shape) if need_w else None), (
-        _sum_in_order(parts_b) if need_b else None)
+# ------------------------------------------------------------------------------------------------ dispatch
+def _forward(x, w, b, g: Geometry):
+    return (K.conv_forward if _cpu.fast_kernels else reference_conv_forward)(x, w, b, g)
 
 
-def _sum_in_order(parts):
-    total = parts[0]
-    for p in parts[1:]:
-        total += p
-    return total
+def _backward(*args):
+    return (K.conv_backward if _cpu.fast_kernels else reference_conv_backward)(*args)
 
 
 class ConvNd(Function):
@@ -407,7 +159,7 @@ class ConvNd(Function):
         self.g = g
 
     def forward(self, x, w, b=None):
-        return _conv_forward(x, w, b, self.g)
+        return _forward(x, w, b, self.g)
 
     def backward(self, grad):
         x, w = self.inputs[:2]
@@ -418,7 +170,7 @@ class ConvNd(Function):
             gw = ConvWeightGrad(self.g, w.shape)(x, grad) if need_w else None
             gb = grad.sum((0, *range(2, grad.ndim))) if need_b else None
             return gx, gw, gb
-        grads = _conv_backward(x._data, w._data, grad._data, self.g, x.shape, w.shape, need_x, need_w, need_b)
+        grads = _backward(x._data, w._data, grad._data, self.g, x.shape, w.shape, need_x, need_w, need_b)
         return tuple(None if a is None else Tensor._wrap(a) for a in grads)  # all three from one pass over the blocks
 
 
@@ -431,7 +183,7 @@ class ConvInputGrad(Function):
         self.g, self.x_shape = g, tuple(x_shape)
 
     def forward(self, grad, w):
-        return _conv_backward(None, w, grad, self.g, self.x_shape, w.shape, True, False)[0]
+        return _backward(None, w, grad, self.g, self.x_shape, w.shape, True, False)[0]
 
     def backward(self, gg):
         grad, w = self.inputs
@@ -452,7 +204,7 @@ class ConvWeightGrad(Function):
         self.g, self.w_shape = g, tuple(w_shape)
 
     def forward(self, x, grad):
-        return _conv_backward(x, None, grad, self.g, x.shape, self.w_shape, False, True)[1]
+        return _backward(x, None, grad, self.g, x.shape, self.w_shape, False, True)[1]
 
     def backward(self, gw):
         x, grad = self.inputs
@@ -498,7 +250,7 @@ def resolve_padding(padding, size, kernel, stride, dilation, op: str) -> list:
 
 
 # ------------------------------------------------------------------------------------------------ functions
-def _batched(x: Tensor, n: int, op: str):
+def batched(x: Tensor, n: int, op: str):
     """Accept (N, C, *spatial) or an unbatched (C, *spatial) input; return the batched one and whether to squeeze."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
@@ -514,14 +266,14 @@ def _check_fits(op, size, pads, kernel, dilation):
     padded = [s + lo + hi for s, (lo, hi) in zip(size, pads)]
     eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
     if any(e > p for e, p in zip(eff, padded)):
-        dil = "" if all(d == 1 for d in dilation) else f" (dilated to {_fmt(eff)})"
-        raise ShapeError(f"{op}: kernel {_fmt(kernel)}{dil} is larger than the padded input {_fmt(padded)} "
-                         f"(input {_fmt(size)}, padding {[tuple(p) for p in pads]})")
+        dil = "" if all(d == 1 for d in dilation) else f" (dilated to {shape_str(eff)})"
+        raise ShapeError(f"{op}: kernel {shape_str(kernel)}{dil} is larger than the padded input {shape_str(padded)} "
+                         f"(input {shape_str(size)}, padding {[tuple(p) for p in pads]})")
 
 
 def _conv(n, x, weight, bias, stride, padding, dilation, groups):
     op = f"conv{n}d"
-    x, squeeze = _batched(x, n, op)
+    x, squeeze = batched(x, n, op)
     if not isinstance(weight, Tensor) or weight.ndim != n + 2:
         raise ShapeError(f"{op}: expected a {n + 2}-d weight (out_channels, in_channels/groups, {_KDIMS[n]}), got "
                          f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
@@ -596,7 +348,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
 
 def _conv_transpose(n, x, weight, bias, stride, padding, output_padding, groups, dilation, output_size=None):
     op = f"conv_transpose{n}d"
-    x, squeeze = _batched(x, n, op)
+    x, squeeze = batched(x, n, op)
     if not isinstance(weight, Tensor) or weight.ndim != n + 2:
         raise ShapeError(f"{op}: expected a {n + 2}-d weight (in_channels, out_channels/groups, {_KDIMS[n]}), got "
                          f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")
@@ -628,7 +380,7 @@ def _conv_transpose(n, x, weight, bias, stride, padding, output_padding, groups,
                              f"{dilation} (and non-negative)")
     size = tuple(b + p for b, p in zip(base, opad))
     if any(s < 1 for s in size):
-        raise ShapeError(f"{op}: input {tuple(x.shape)} with kernel {_fmt(kernel)}, stride {stride} and padding {pad} "
+        raise ShapeError(f"{op}: input {tuple(x.shape)} with kernel {shape_str(kernel)}, stride {stride} and padding {pad} "
                          f"gives an empty output {size}")
     g = Geometry(size, kernel, stride, dilation, [(p, p) for p in pad], groups, out=o)
     y = ConvInputGrad(g, (x.shape[0], cout_g * groups, *size))(x, weight)

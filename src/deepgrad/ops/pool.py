@@ -1,9 +1,12 @@
-"""Pooling, unpooling, resampling and channel-wise normalisation / dropout, in 1, 2 and 3 dimensions.
+"""Pooling and unpooling in 1, 2 and 3 dimensions: max, average, adaptive, and max unpooling.
 
-Pools reuse the sliding-window view of :mod:`deepgrad.ops.conv` (``as_strided``, no copy). Their backward passes
-scatter with one strided slice-add per kernel offset (no ``add.at``), and each scatter's backward is the matching
-gather, so second derivatives are exact. Adaptive average pooling and linear interpolation are separable linear
-maps: one small (out × in) matrix per spatial dim, applied with matmul.
+A pool reduces each window of a sliding-window :class:`~deepgrad.ops.conv.Geometry`: the reference gathers the
+windows as a strided view of the padded input (no copy) and reduces over the kernel axes. Backward passes scatter
+with one strided slice-add per kernel offset (no ``add.at``), and each scatter's backward is the matching gather, so
+second derivatives are exact. Max pooling's gradient goes to each window's first maximum. Its forward and backward
+run on the tuned kernels of :mod:`deepgrad.ops.cpu_kernels` (a running maximum block by block, a fused backward)
+unless ``deepgrad.backends.cpu.fast_kernels`` is False. Adaptive average pooling is a separable linear map: one small
+(out × in) matrix per spatial dim, applied with matmul (:func:`along_spatial_dims`).
 """
 from __future__ import annotations
 
@@ -11,19 +14,20 @@ import math
 
 import numpy as np
 
-from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module
-from ..parallel import parallel_for
+from ..backends import cpu as _cpu
 from ..tensor import Tensor
+from . import cpu_kernels as K
 from ._util import ShapeError
-from .conv import Geometry, _batched, _blocks, _fmt, ntuple, pad_array, window_view
+from .conv import Geometry, batched, ntuple, shape_str
+from .cpu_kernels import pad_array, window_view
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
            "adaptive_max_pool2d", "adaptive_max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d",
-           "interpolate", "local_response_norm", "dropout2d", "dropout3d", "pool_output_size"]
+           "pool_output_size"]
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1,
@@ -51,7 +55,7 @@ def _geometry(op, n, x, kernel_size, stride, padding, dilation, ceil_mode) -> Ge
     size = tuple(x.shape[2:])
     out = tuple(pool_output_size(s, k, st, p, d, ceil_mode) for s, k, st, p, d in zip(size, kernel, stride, pad, dil))
     if min(out) < 1:
-        raise ShapeError(f"{op}: kernel {_fmt(kernel)} (padding {pad}, dilation {dil}) does not fit the input "
+        raise ShapeError(f"{op}: kernel {shape_str(kernel)} (padding {pad}, dilation {dil}) does not fit the input "
                          f"{tuple(x.shape)}: output size would be {out}")
     # ceil_mode's last window may run past the padding: pad the high side a little more (it never wins a max and
     # is left out of an average's divisor)
@@ -100,102 +104,40 @@ def _crop(acc, g: Geometry):
     return acc[(slice(None), slice(None)) + g.inner]
 
 
-_POOL_BLOCK_BYTES = 1 << 18  # input bytes per block of samples: a block and its gradient stay in L2 (measured best)
-
-
-def _sample_blocks(x) -> list:
-    """The batch of ``x`` cut into blocks of about _POOL_BLOCK_BYTES (one block on a GPU)."""
-    return _blocks(x, x.shape[0], x[:1].nbytes, _POOL_BLOCK_BYTES)
-
-
-def _winners(xpad, best, offsets):
-    """For each kernel offset in order, where it holds its window's maximum and no earlier offset did (first
-    winner on ties), as a bool array shaped like ``best``; each mask is valid until the next one is asked for."""
-    xp = array_module(best)
-    taken = None
-    for sl in offsets:
-        won = xpad[sl] == best
-        if taken is None:
-            taken = won  # updated in place below, once the first mask has been used
-        else:
-            xp.greater(won, taken, out=won)  # won and not taken before (bools: a > b is a and not b)
-            taken |= won
-        yield won
-
-
 class MaxPool(Function):
-    """out(n, c, o) = max over window o of x; ``self.arg`` says which kernel offset won (the first one on ties)."""
+    """out(n, c, o) = max over window o of x; ``self.arg`` says which kernel offset won (the first one on ties).
 
-    saves_inputs = (0,)  # the winners are found from x when they are first needed
+    The reference gathers the windows (N, C, *out, Πk) and takes max and argmax over the last axis; the fast kernels
+    keep a running maximum and find the winners only when the gradient needs them.
+    """
+
+    saves_inputs = (0,)
 
     def __init__(self, g: Geometry):
         self.g = g
-        self._arg = None
+        self._arg = self._xpad = self._best = None
 
     def forward(self, x):
-        # a running maximum over the kernel offsets: Πk strided elementwise passes, no window copy, no argmax
-        xp = array_module(x)
-        xpad = pad_array(x, self.g.pads, _low_value(x.dtype))
-        best = xp.empty(x.shape[:2] + self.g.out, dtype=x.dtype)
-        offsets = [(slice(None), slice(None)) + sl for _, sl in self.g.offsets()]
-        blocks = _sample_blocks(x)
-
-        def block(i):
-            xb, out = xpad[blocks[i]], best[blocks[i]]
-            if len(offsets) == 1:
-                out[...] = xb[offsets[0]]
-            else:
-                xp.maximum(xb[offsets[0]], xb[offsets[1]], out=out)
-            for sl in offsets[2:]:
-                xp.maximum(out, xb[sl], out=out)
-
-        parallel_for(len(blocks), block)
-        self._xpad, self._best = xpad, best
-        return best
+        g = self.g
+        if _cpu.fast_kernels:
+            self._best, self._xpad = K.max_pool_forward(x, g)
+            return self._best
+        windows = window_view(pad_array(x, g.pads, _low_value(x.dtype)), g, columns=False)
+        windows = windows.reshape(x.shape[:2] + g.out + (-1,))  # (N, C, *out, Πk), kernel offsets in C order
+        self._arg = windows.argmax(axis=-1)  # argmax picks the first maximum
+        return windows.max(axis=-1)
 
     @property
     def arg(self):
-        """Per output, the index of the first kernel offset holding the maximum (int8 when Πk < 128)."""
+        """Per output, the index of the first kernel offset holding the maximum."""
         if self._arg is None:
-            xp = array_module(self._best)
-            offsets = [(slice(None), slice(None)) + sl for _, sl in self.g.offsets()]
-            dtype = np.int8 if len(offsets) < 128 else np.int64
-            arg = xp.zeros(self._best.shape, dtype=dtype)
-            for i, won in enumerate(_winners(self._xpad, self._best, offsets)):
-                if i:
-                    arg += won.astype(dtype) * dtype(i)  # bool masks and products: much faster than where()
-            self._arg = arg
+            self._arg = K.max_pool_winner_index(self._xpad, self._best, self.g)
         return self._arg
 
     def backward(self, grad):
-        if grad_mode.state.enabled:  # create_graph: a scatter whose own backward is the matching gather
+        if grad_mode.state.enabled or self._xpad is None:  # create_graph, or the reference: scatter to the winners
             return (WindowScatter(self.g, self.arg)(grad),)
-        return (Tensor._wrap(self._scatter_to_winners(grad._data)),)
-
-    def _scatter_to_winners(self, g):
-        """The input gradient without building ``arg``: per kernel offset, the outputs it won (first winner on ties)
-        take their gradient, block by block."""
-        xp = array_module(g)
-        xpad, best, geo = self._xpad, self._best, self.g
-        overlapping = geo.overlapping()
-        tiles = not overlapping and not any(lo or hi for lo, hi in geo.pads) and all(
-            k == st and d == 1 and o * st == s for k, st, d, o, s in zip(geo.kernel, geo.stride, geo.dilation, geo.out,
-                                                                          geo.size))
-        acc = (xp.empty if tiles else xp.zeros)(xpad.shape, dtype=g.dtype)  # tiled windows write every input once
-        offsets = [(slice(None), slice(None)) + sl for _, sl in geo.offsets()]
-        blocks = _sample_blocks(xpad)  # sized by the input, which the block reads and writes
-
-        def block(i):
-            s = blocks[i]
-            gb, ab = g[s], acc[s]
-            for sl, won in zip(offsets, _winners(xpad[s], best[s], offsets)):
-                if overlapping:
-                    ab[sl] += gb * won
-                else:
-                    xp.multiply(gb, won, out=ab[sl])
-
-        parallel_for(len(blocks), block)
-        return _crop(acc, geo)
+        return (Tensor._wrap(K.max_pool_backward(grad._data, self._xpad, self._best, self.g)),)
 
 
 class WindowScatter(Function):
@@ -255,7 +197,7 @@ def _flat_indices(arg, g: Geometry):
 # ------------------------------------------------------------------------------------------------ max / avg pooling
 def _max_pool(n, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     op = f"max_pool{n}d"
-    x, squeeze = _batched(x, n, op)
+    x, squeeze = batched(x, n, op)
     g = _geometry(op, n, x, kernel_size, stride, padding, dilation, ceil_mode)
     node = MaxPool(g)
     y = node(x)
@@ -307,7 +249,7 @@ def _divisor(g: Geometry, include_pad: bool, xp, dtype):
 
 def _avg_pool(n, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     op = f"avg_pool{n}d"
-    x, squeeze = _batched(x, n, op)
+    x, squeeze = batched(x, n, op)
     g = _geometry(op, n, x, kernel_size, stride, padding, 1, ceil_mode)
     s = WindowSum(g)(x)
     if divisor_override:
@@ -347,8 +289,8 @@ def _bins(size: int, out: int):
     return (i * size) // out, -((-(i + 1) * size) // out)
 
 
-def _along_dims(x: Tensor, mats) -> Tensor:
-    """Apply one (out_d × in_d) matrix along each spatial dim d of (N, C, *spatial)."""
+def along_spatial_dims(x: Tensor, mats) -> Tensor:
+    """x ×_d M_d: apply one (out_d × in_d) matrix along each spatial dim d of (N, C, *spatial) (None: leave d)."""
     for d, m in enumerate(mats):
         if m is None:
             continue
@@ -370,7 +312,7 @@ def _out_size(output_size, size, op):
 
 def _adaptive_avg(n, x, output_size):
     op = f"adaptive_avg_pool{n}d"
-    x, squeeze = _batched(x, n, op)
+    x, squeeze = batched(x, n, op)
     size = tuple(x.shape[2:])
     out = _out_size(output_size, size, op)
     mats = []
@@ -382,7 +324,7 @@ def _adaptive_avg(n, x, output_size):
         pos = np.arange(s)
         m = ((pos >= lo[:, None]) & (pos < hi[:, None])) / (hi - lo)[:, None]
         mats.append(m)
-    y = _along_dims(x, mats)
+    y = along_spatial_dims(x, mats)
     return y.squeeze(0) if squeeze else y
 
 
@@ -409,7 +351,7 @@ def _adaptive_max(n, x, output_size, return_indices):
     from .index import gather
 
     op = f"adaptive_max_pool{n}d"
-    x, squeeze = _batched(x, n, op)
+    x, squeeze = batched(x, n, op)
     size = tuple(x.shape[2:])
     out = _out_size(output_size, size, op)
     if all(s % o == 0 for s, o in zip(size, out)):
@@ -475,7 +417,7 @@ class FlatPut(Function):
 
 def _max_unpool(n, x, indices, kernel_size, stride, padding, output_size):
     op = f"max_unpool{n}d"
-    x, squeeze = _batched(x, n, op)
+    x, squeeze = batched(x, n, op)
     if not isinstance(indices, Tensor) or indices.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be an integer Tensor (from max_pool{n}d(..., return_indices=True))")
     idx = indices.unsqueeze(0) if squeeze else indices
@@ -512,127 +454,3 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
 def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
     """The partial inverse of :func:`max_pool3d`. See :func:`max_unpool2d`."""
     return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)
-
-
-# ------------------------------------------------------------------------------------------------ interpolation
-_LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
-
-
-def _linear_matrix(s: int, o: int, scale: float, align_corners: bool):
-    """The (o × s) matrix of 1-d linear interpolation, PyTorch's source-coordinate rule."""
-    dst = np.arange(o, dtype=np.float64)
-    if align_corners:
-        src = dst * ((s - 1) / (o - 1) if o > 1 else 0.0)
-    else:
-        src = np.maximum((dst + 0.5) * scale - 0.5, 0.0)
-    i0 = np.minimum(np.floor(src).astype(np.int64), s - 1)
-    i1 = np.minimum(i0 + 1, s - 1)
-    w1 = src - i0
-    m = np.zeros((o, s))
-    rows = np.arange(o)
-    m[rows, i0] += 1.0 - w1  # two statements: i0 == i1 at the last pixel must add up, not overwrite
-    m[rows, i1] += w1
-    return m
-
-
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None
-                ) -> Tensor:
-    """Resample (N, C, *spatial) to ``size`` or ``scale_factor`` × the input size.
-
-    * 'nearest': out(o) = in(min(⌊o·scale⌋, in − 1)), scale = in/out (1/scale_factor when given);
-    * 'linear' / 'bilinear' / 'trilinear' (3-, 4-, 5-d input): out(o) = (1 − λ)·in(i₀) + λ·in(i₀ + 1) per dim with
-      source coordinate src = o·(in − 1)/(out − 1) when ``align_corners`` (the corner pixels' centres line up) or
-      src = max((o + ½)·scale − ½, 0) when not (the corners' edges line up; the default), i₀ = ⌊src⌋, λ = src − i₀;
-    * 'area': adaptive average pooling to the output size.
-    """
-    op = "interpolate"
-    if not isinstance(input, Tensor) or input.ndim < 3:
-        raise ShapeError(f"{op}: expected an (N, C, *spatial) input with 1 to 3 spatial dims, got "
-                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")
-    n = input.ndim - 2
-    if mode in _LINEAR and _LINEAR[mode] != n:
-        raise ShapeError(f"{op}: mode {mode!r} expects a {_LINEAR[mode] + 2}-d input, got shape {tuple(input.shape)}")
-    if mode not in ("nearest", "area") and mode not in _LINEAR:
-        raise ValueError(f"{op}: mode must be 'nearest', 'linear', 'bilinear', 'trilinear' or 'area', got {mode!r}")
-    if align_corners is not None and mode not in _LINEAR:
-        raise ValueError(f"{op}: align_corners applies only to the linear modes, not {mode!r}")
-    if (size is None) == (scale_factor is None):
-        raise ValueError(f"{op}: give exactly one of size and scale_factor")
-    in_size = tuple(input.shape[2:])
-    if size is not None:
-        out = ntuple(size, n, "size", op)
-        scales = [s / o for s, o in zip(in_size, out)]
-    else:
-        factors = (scale_factor,) * n if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
-        if len(factors) != n or min(factors) <= 0:
-            raise ValueError(f"{op}: scale_factor must be positive, one value or {n}, got {scale_factor!r}")
-        out = tuple(int(math.floor(s * f)) for s, f in zip(in_size, factors))
-        scales = [1.0 / f for f in factors]
-    if min(out) < 1:
-        raise ValueError(f"{op}: the output size {out} must be positive")
-    if mode == "area":
-        return _adaptive_avg(n, input, out)
-    if mode == "nearest":
-        x = input
-        for d, (s, o, sc) in enumerate(zip(in_size, out, scales)):
-            src = np.minimum(np.floor(np.arange(o) * sc).astype(np.int64), s - 1)
-            if o % s == 0 and np.array_equal(src, np.arange(o) // (o // s)):
-                # a whole-number upscale: repeat each element (the gradient is a plain sum, no scatter)
-                axis = 2 + d
-                shape = tuple(x.shape)
-                x = x.unsqueeze(axis + 1).expand(shape[:axis + 1] + (o // s,) + shape[axis + 1:])
-                x = x.reshape(shape[:axis] + (o,) + shape[axis + 1:])
-            elif o != s or not np.array_equal(src, np.arange(o)):
-                x = x.index_select(2 + d, Tensor._wrap(array_module(x._data).asarray(src)))
-        return x
-    mats = [None if s == o and (align_corners or sc == 1.0) else _linear_matrix(s, o, sc, bool(align_corners))
-            for s, o, sc in zip(in_size, out, scales)]
-    return _along_dims(input, mats)
-
-
-# ------------------------------------------------------------------------------------------------ channel ops
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
-    """b(N_i, c) = a(N_i, c) / (k + α/n · Σ_{c'=c−⌊n/2⌋}^{c+⌈n/2⌉−1} a(N_i, c')²)^β, n = ``size`` (AlexNet's LRN).
-
-    The sum runs over ``size`` neighbouring channels (zero beyond the edges), at every position; input (N, C, ...).
-    """
-    if not isinstance(input, Tensor) or input.ndim < 3:
-        raise ShapeError(f"local_response_norm: expected an (N, C, *spatial) input, got shape "
-                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"local_response_norm: size must be a positive int, got {size!r}")
-    shape = tuple(input.shape)
-    sq = (input * input).reshape((shape[0], 1, shape[1], -1))
-    g = Geometry((shape[1], sq.shape[3]), (size, 1), (1, 1), (1, 1), [(size // 2, (size - 1) // 2), (0, 0)])
-    div = (WindowSum(g)(sq) * (alpha / size) + k) ** beta
-    return input / div.reshape(shape)
-
-
-def _dropout_channels(op, n, x, p, training):
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: dropout probability must be in [0, 1], got {p}")
-    _batched(x, n, op)  # the same input check as the other spatial ops
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0.0
-    xp = array_module(x._data)
-    lead = x.shape[:x.ndim - n]
-    rng = backend.default_generator.module_rng(xp, x.device)
-    keep = rng.random(lead) >= p
-    mask = (keep / (1.0 - p)).astype(x.dtype).reshape(lead + (1,) * n)
-    return x * Tensor._wrap(mask)
-
-
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """out(N_i, C_j) = input(N_i, C_j) · m(N_i, C_j) / (1 − p), m ~ Bernoulli(1 − p): whole channels are zeroed.
-
-    Inverted dropout (no rescaling at evaluation); input (N, C, H, W) or (C, H, W); draws from deepgrad's default
-    generator, so :func:`deepgrad.manual_seed` makes it reproducible.
-    """
-    return _dropout_channels("dropout2d", 2, input, p, training)
-
-
-def dropout3d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Channel dropout for (N, C, D, H, W) inputs. See :func:`dropout2d`."""
-    return _dropout_channels("dropout3d", 3, input, p, training)

@@ -11,3 +11,4 @@ from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .regularization import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403

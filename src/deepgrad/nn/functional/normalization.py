@@ -1,18 +1,25 @@
-"""Normalisation layers' functions: ``batch_norm``, ``layer_norm``, ``group_norm``.
+"""Normalisation layers' functions: ``batch_norm``, ``layer_norm``, ``group_norm``, ``local_response_norm``.
 
-All three standardise over some axes with one fused primitive, :class:`_Normalize`
-(x̂ = (x − μ) / √(σ² + ε) with a hand-written backward), and then apply the per-channel affine map by composition.
+The textbook form of the first three: standardise over some axes with one primitive, :class:`_Normalize`
+(x̂ = (x − μ) / √(σ² + ε) with a hand-written backward), then apply the per-channel affine map by composition.
+Training-mode batch norm runs instead as one fused node, :class:`_BatchNorm`, on the kernels of
+:mod:`deepgrad.ops.cpu_kernels`, unless ``deepgrad.backends.cpu.fast_kernels`` is False (same results to float
+rounding).
 """
 from __future__ import annotations
 
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...backend import array_module
+from ...backends import cpu as _cpu
+from ...ops import cpu_kernels as K
 from ...ops._util import ShapeError
+from ...ops.conv import Geometry
+from ...ops.pool import WindowSum
 from ...tensor import Tensor
 from ._checks import check_float
 
-__all__ = ["batch_norm", "layer_norm", "group_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm", "local_response_norm"]
 
 
 class _Normalize(Function):
@@ -56,11 +63,9 @@ def _standardize_grad(g: Tensor, xhat: Tensor, scale: Tensor, axes) -> Tensor:
 class _BatchNorm(Function):
     """y = γ x̂ + β, x̂ = (x − μ_c) / √(σ²_c + ε), with μ_c and σ²_c (biased) over (N, *spatial) of channel c.
 
-    One node for the whole training-mode layer. With x viewed as (N, C, S), every reduction runs along the
-    contiguous S first, and the backward is the closed form, per channel:
-    ∂β = Σ g, ∂γ = Σ g x̂, ∂x = (γ / √(σ² + ε)) · (g − ∂β/m − x̂ ∂γ/m), m = N·S — about half the passes over the
-    activation of the composed normalisation and affine map. ``self.mean`` / ``self.var`` hold the batch statistics
-    for the running averages.
+    One node for the whole training-mode layer (:func:`deepgrad.ops.cpu_kernels.batch_norm_forward` and
+    ``batch_norm_backward``: about half the passes over the activation of the composed normalisation and affine
+    map). ``self.mean`` / ``self.var`` hold the batch statistics for the running averages.
     """
 
     def __init__(self, eps: float, weighted: bool):
@@ -68,23 +73,8 @@ class _BatchNorm(Function):
         self.saves_inputs = (0, 1) if weighted else (0,)  # backward reads x (for create_graph) and γ
 
     def forward(self, x, w=None, b=None):
-        xp = array_module(x)
-        n, c = x.shape[:2]
-        x3 = x.reshape(n, c, -1)
-        m = n * x3.shape[2]
-        mean = x3.sum(axis=2).sum(axis=0) / m
-        xc = x3 - mean[:, None]
-        var = xp.einsum("ncs,ncs->c", xc, xc) / m
-        invstd = 1.0 / xp.sqrt(var + self.eps)
-        xc *= invstd[:, None]
-        self.mean, self.var, self.invstd, self._xhat = mean, var, invstd, xc
-        if w is None:
-            y = xc.copy()  # x̂ itself is kept for backward
-        else:
-            y = xc * w[:, None]
-        if b is not None:
-            y += b[:, None]
-        return y.reshape(x.shape)
+        y, self.mean, self.var, self.invstd, self._xhat = K.batch_norm_forward(x, w, b, self.eps)
+        return y
 
     def backward(self, g):
         x, w = self.inputs[0], self.inputs[1] if len(self.inputs) > 1 else None
@@ -100,22 +90,9 @@ class _BatchNorm(Function):
             gw = (g * xhat).sum(axes) if len(need) > 1 and need[1] else None
             gb = g.sum(axes) if len(need) > 2 and need[2] else None
             return gx, gw, gb
-        xp = array_module(g._data)
-        n, c = g.shape[:2]
-        g3, xhat = g._data.reshape(n, c, -1), self._xhat
-        m = n * g3.shape[2]
-        db = g3.sum(axis=2).sum(axis=0)
-        dw = xp.einsum("ncs,ncs->c", g3, xhat)
-        gx = None
-        if need[0]:
-            a = self.invstd if w is None else self.invstd * w._data
-            dx = xhat * (-a * dw / m)[:, None]
-            dx += (-a * db / m)[:, None]
-            dx += g3 * a[:, None]
-            gx = Tensor._wrap(dx.reshape(g.shape))
-        gw = Tensor._wrap(dw.astype(g.dtype, copy=False)) if len(need) > 1 and need[1] else None
-        gb = Tensor._wrap(db) if len(need) > 2 and need[2] else None
-        return gx, gw, gb
+        dx, dw, db = K.batch_norm_backward(g._data, self._xhat, self.invstd, None if w is None else w._data, need[0])
+        return (None if dx is None else Tensor._wrap(dx), Tensor._wrap(dw) if len(need) > 1 and need[1] else None,
+                Tensor._wrap(db) if len(need) > 2 and need[2] else None)
 
 
 def _affine(y: Tensor, weight: Tensor | None, bias: Tensor | None, shape) -> Tensor:
@@ -156,13 +133,17 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
                              f"{tuple(input.shape)}")
-        op = _BatchNorm(eps, weight is not None)
-        if weight is not None and bias is not None:
-            y = op(input, weight, bias)
-        elif weight is not None:
-            y = op(input, weight)
-        else:
-            y = _affine(op(input), None, bias, shape)
+        if _cpu.fast_kernels:
+            op = _BatchNorm(eps, weight is not None)
+            if weight is not None and bias is not None:
+                y = op(input, weight, bias)
+            elif weight is not None:
+                y = op(input, weight)
+            else:
+                y = _affine(op(input), None, bias, shape)
+        else:  # the textbook form: standardise over (N, *spatial), then γ x̂ + β
+            op = _Normalize((0,) + tuple(range(2, input.ndim)), eps)
+            y = _affine(op(input), weight, bias, shape)
         if training and running_mean is not None:
             m = momentum
             mean, var = op.mean.reshape(c), op.var.reshape(c) * (count / (count - 1))
@@ -201,3 +182,19 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
     y = _Normalize((2,), eps)(input.reshape(n, num_groups, -1)).reshape(input.shape)
     return _affine(y, weight, bias, (c,) + (1,) * (input.ndim - 2))
 
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """b(N_i, c) = a(N_i, c) / (k + α/n · Σ_{c'=c−⌊n/2⌋}^{c+⌈n/2⌉−1} a(N_i, c')²)^β, n = ``size`` (AlexNet's LRN).
+
+    The sum runs over ``size`` neighbouring channels (zero beyond the edges), at every position; input (N, C, ...).
+    """
+    if not isinstance(input, Tensor) or input.ndim < 3:
+        raise ShapeError(f"local_response_norm: expected an (N, C, *spatial) input, got shape "
+                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f"local_response_norm: size must be a positive int, got {size!r}")
+    shape = tuple(input.shape)
+    sq = (input * input).reshape((shape[0], 1, shape[1], -1))
+    g = Geometry((shape[1], sq.shape[3]), (size, 1), (1, 1), (1, 1), [(size // 2, (size - 1) // 2), (0, 0)])
+    div = (WindowSum(g)(sq) * (alpha / size) + k) ** beta
+    return input / div.reshape(shape)
