@@ -38,6 +38,7 @@ from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
 from .ops._util import DeviceError, ShapeError
 from .parallel import get_num_threads, set_num_threads
+from .promotion import DTypeError, can_cast, promote_types, result_type
 from .tensor import Tensor, tensor
 
 float = float32  # noqa: A001 - torch.float

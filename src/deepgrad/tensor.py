@@ -10,6 +10,7 @@ import numpy as np
 
 from . import backend
 from .autograd import grad_mode
+from .promotion import check_inplace_cast
 
 
 class Tensor:
@@ -23,16 +24,20 @@ class Tensor:
     __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
 
     def __init__(self, data, dtype=None, device=None, requires_grad: bool = False) -> None:
-        t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
-        self._data, self.grad, self.grad_fn = t._data, None, None
-        self.requires_grad, self._version, self._retains_grad, self._hooks = t.requires_grad, 0, False, None
+        self._init(tensor(data, dtype=dtype, device=device)._data, requires_grad)
 
-    @staticmethod
-    def _wrap(data, requires_grad: bool = False) -> Tensor:
+    def _init(self, data, requires_grad: bool) -> None:
+        """Set every slot: the one place a Tensor is built around a backend array (``__init__`` and ``_wrap``)."""
+        if requires_grad and data.dtype.kind != "f":
+            raise RuntimeError(f"tensor: only floating tensors can require gradients, got dtype {data.dtype}")
+        self._data, self.grad, self.grad_fn, self.requires_grad = data, None, None, requires_grad
+        self._version, self._retains_grad, self._hooks = 0, False, None
+
+    @classmethod
+    def _wrap(cls, data, requires_grad: bool = False) -> Tensor:
         """A leaf around an existing backend array (no copy)."""
-        t = Tensor.__new__(Tensor)
-        t._data, t.grad, t.grad_fn, t.requires_grad = data, None, None, requires_grad
-        t._version, t._retains_grad, t._hooks = 0, False, None
+        t = cls.__new__(cls)
+        t._init(data, requires_grad)
         return t
 
     # ------------------------------------------------------------------------------------------ properties
@@ -149,11 +154,11 @@ class Tensor:
         if dtype is not None:
             dt = backend.as_dtype(dtype)
             if dt != self.dtype:
-                out = _Cast(dt)(out)
+                out = _ew.ToDtype(dt)(out)
         if device is not None:
             dev = backend.Device(device)
             if dev != out.device:
-                out = _ToDevice(dev)(out)
+                out = _ew.ToDevice(dev)(out)
         if copy and out is self:
             out = self.clone()
         return out
@@ -196,7 +201,7 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A copy of the values that stays in the graph (its gradient flows back to ``self``)."""
-        return _Clone()(self)
+        return _ew.Clone()(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf and not requires_grad:
@@ -276,14 +281,408 @@ class Tensor:
             return format(self.item(), spec)
         return repr(self)
 
-    def __hash__(self) -> int:
-        return id(self)
+    # ------------------------------------------------------------------------------------------- operators
+    # The mathematics lives in deepgrad.ops; these only dispatch (``_ew`` and ``_ops`` are imported at the end of
+    # this module, because the ops themselves import Tensor).
+    def __add__(self, other):
+        return _ew._binary(_ew.Add, "add", self, other)
 
-    # ------------------------------------------------------------------------------------- in-place helpers
-    def _check_inplace(self, op: str) -> None:
-        if grad_mode.state.enabled and self.requires_grad and self.grad_fn is None:
+    def __radd__(self, other):
+        return _ew._binary(_ew.Add, "add", other, self)
+
+    def __sub__(self, other):
+        return _ew._binary(_ew.Sub, "sub", self, other)
+
+    def __rsub__(self, other):
+        return _ew._binary(_ew.Sub, "sub", other, self)
+
+    def __mul__(self, other):
+        return _ew._binary(_ew.Mul, "mul", self, other)
+
+    def __rmul__(self, other):
+        return _ew._binary(_ew.Mul, "mul", other, self)
+
+    def __truediv__(self, other):
+        return _ew.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ew.div(other, self)
+
+    def __pow__(self, other):
+        return _ew.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ew.pow(*_ew._promote("pow", other, self))
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ew.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ew.abs(self)
+
+    def __eq__(self, other):
+        return _ew.eq(self, other)
+
+    def __ne__(self, other):
+        return _ew.ne(self, other)
+
+    def __lt__(self, other):
+        return _ew.lt(self, other)
+
+    def __le__(self, other):
+        return _ew.le(self, other)
+
+    def __gt__(self, other):
+        return _ew.gt(self, other)
+
+    def __ge__(self, other):
+        return _ew.ge(self, other)
+
+    def __and__(self, other):
+        return _ew.logical_and(self, other)
+
+    def __or__(self, other):
+        return _ew.logical_or(self, other)
+
+    def __xor__(self, other):
+        return _ew.logical_xor(self, other)
+
+    def __invert__(self):
+        return _ew.logical_not(self)
+
+    def __getitem__(self, key):
+        return _ops.getitem(self, key)
+
+    __hash__ = object.__hash__  # identity: __eq__ is elementwise
+
+    # ------------------------------------------------------------------------------------------ op methods
+    # x.f(...) is deepgrad.f(x, ...): see the function for the formula, arguments and shapes.
+    def add(self, other, *, alpha=1):
+        return _ew.add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=1):
+        return _ew.sub(self, other, alpha=alpha)
+
+    def mul(self, other):
+        return _ew.mul(self, other)
+
+    def div(self, other):
+        return _ew.div(self, other)
+
+    def pow(self, exponent):
+        return _ew.pow(self, exponent)
+
+    def neg(self):
+        return _ew.neg(self)
+
+    def exp(self):
+        return _ew.exp(self)
+
+    def log(self):
+        return _ew.log(self)
+
+    def log1p(self):
+        return _ew.log1p(self)
+
+    def expm1(self):
+        return _ew.expm1(self)
+
+    def sqrt(self):
+        return _ew.sqrt(self)
+
+    def rsqrt(self):
+        return _ew.rsqrt(self)
+
+    def sin(self):
+        return _ew.sin(self)
+
+    def cos(self):
+        return _ew.cos(self)
+
+    def tanh(self):
+        return _ew.tanh(self)
+
+    def sigmoid(self):
+        return _ew.sigmoid(self)
+
+    def relu(self):
+        return _ew.relu(self)
+
+    def erf(self):
+        return _ew.erf(self)
+
+    def abs(self):
+        return _ew.abs(self)
+
+    def sign(self):
+        return _ew.sign(self)
+
+    def reciprocal(self):
+        return _ew.reciprocal(self)
+
+    def square(self):
+        return _ew.square(self)
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        return _ew.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return _ew.maximum(self, other)
+
+    def minimum(self, other):
+        return _ew.minimum(self, other)
+
+    def eq(self, other):
+        return _ew.eq(self, other)
+
+    def ne(self, other):
+        return _ew.ne(self, other)
+
+    def lt(self, other):
+        return _ew.lt(self, other)
+
+    def le(self, other):
+        return _ew.le(self, other)
+
+    def gt(self, other):
+        return _ew.gt(self, other)
+
+    def ge(self, other):
+        return _ew.ge(self, other)
+
+    def logical_and(self, other):
+        return _ew.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _ew.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _ew.logical_xor(self, other)
+
+    def logical_not(self):
+        return _ew.logical_not(self)
+
+    def isnan(self):
+        return _ew.isnan(self)
+
+    def isinf(self):
+        return _ew.isinf(self)
+
+    def isfinite(self):
+        return _ew.isfinite(self)
+
+    def sum(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return _ops.sum(self, dim, keepdim, dtype=dtype)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return _ops.mean(self, dim, keepdim)
+
+    def prod(self, dim=None, keepdim: bool = False):
+        return _ops.prod(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim: bool = False):
+        return _ops.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim: bool = False):
+        return _ops.min(self, dim, keepdim)
+
+    def amax(self, dim=None, keepdim: bool = False):
+        return _ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim: bool = False):
+        return _ops.amin(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return _ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        return _ops.argmin(self, dim, keepdim)
+
+    def var(self, dim=None, **kwargs):
+        return _ops.var(self, dim, **kwargs)
+
+    def std(self, dim=None, **kwargs):
+        return _ops.std(self, dim, **kwargs)
+
+    def logsumexp(self, dim=None, keepdim: bool = False):
+        return _ops.logsumexp(self, dim, keepdim)
+
+    def norm(self, p=2, dim=None, keepdim: bool = False):
+        return _ops.norm(self, p, dim, keepdim)
+
+    def cumsum(self, dim: int):
+        return _ops.cumsum(self, dim)
+
+    def all(self, dim=None, keepdim: bool = False):
+        return _ops.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim: bool = False):
+        return _ops.any(self, dim, keepdim)
+
+    def count_nonzero(self, dim=None):
+        return _ops.count_nonzero(self, dim)
+
+    def reshape(self, *shape):
+        return _ops.reshape(self, *shape)
+
+    view = reshape
+
+    def view_as(self, other: Tensor):
+        return _ops.reshape(self, other.shape)
+
+    reshape_as = view_as
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes):
+        return _ops.unflatten(self, dim, sizes)
+
+    def permute(self, *dims):
+        return _ops.permute(self, *dims)
+
+    def transpose(self, dim0: int = 0, dim1: int = 1):
+        return _ops.transpose(self, dim0, dim1)
+
+    swapaxes = transpose
+
+    def movedim(self, source: int, destination: int):
+        return _ops.movedim(self, source, destination)
+
+    def squeeze(self, dim=None):
+        return _ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int):
+        return _ops.unsqueeze(self, dim)
+
+    def expand(self, *shape):
+        return _ops.expand(self, *shape)
+
+    def expand_as(self, other: Tensor):
+        return _ops.expand(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return _ops.broadcast_to(self, shape)
+
+    def sum_to(self, shape):
+        return _ops.sum_to(self, shape)
+
+    def split(self, split_size_or_sections, dim: int = 0):
+        return _ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        return _ops.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0):
+        return _ops.unbind(self, dim)
+
+    def flip(self, dims):
+        return _ops.flip(self, dims)
+
+    def roll(self, shifts, dims=None):
+        return _ops.roll(self, shifts, dims)
+
+    def repeat(self, *sizes):
+        return _ops.repeat(self, *sizes)
+
+    def tile(self, *sizes):
+        return _ops.tile(self, *sizes)
+
+    def narrow(self, dim: int, start: int, length: int):
+        return _ops.narrow(self, dim, start, length)
+
+    def contiguous(self):
+        return self
+
+    def index_select(self, dim: int, index):
+        return _ops.index_select(self, dim, index)
+
+    def gather(self, dim: int, index):
+        return _ops.gather(self, dim, index)
+
+    def take_along_dim(self, indices, dim: int):
+        return _ops.take_along_dim(self, indices, dim)
+
+    def scatter_add(self, dim: int, index, src):
+        return _ops.scatter_add(self, dim, index, src)
+
+    def masked_fill(self, mask, value):
+        return _ops.masked_fill(self, mask, value)
+
+    def index_add(self, dim: int, index, source):
+        return _ops.index_add(self, dim, index, source)
+
+    def matmul(self, other):
+        return _ops.matmul(self, other)
+
+    def mm(self, other):
+        return _ops.mm(self, other)
+
+    def bmm(self, other):
+        return _ops.bmm(self, other)
+
+    def dot(self, other):
+        return _ops.dot(self, other)
+
+    def softmax(self, dim: int | None = None):
+        return _ops.softmax(self, dim)
+
+    def log_softmax(self, dim: int | None = None):
+        return _ops.log_softmax(self, dim)
+
+    # ------------------------------------------------------------------------------------------- in-place
+    # An in-place op computes its result out of place with the ordinary op and writes it into this tensor's
+    # buffer, bumping the version counter. Outside a recorded graph that is all. Inside one, the tensor's node
+    # is rebased: the op is recorded with the tensor's previous state as its input, so the gradient flows through
+    # it as in PyTorch. A value saved for backward that the write overwrites makes that backward raise, naming
+    # the op that saved it. Leaves that require grad refuse in-place changes while the graph is recorded.
+    def _inplace(self, op: str, compute, *args, any_dtype: bool = False) -> Tensor:
+        """``self`` updated to ``compute(self, *args)`` (a Tensor of the same shape), recorded when in a graph."""
+        if not grad_mode.state.enabled or not (self.requires_grad or _any_requires_grad(args)):
+            return self._write(op, compute(self, *args), any_dtype)
+        node = self.grad_fn
+        if node is None and self.requires_grad:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                "is recorded; wrap the update in `with deepgrad.no_grad():`")
+        if node is not None and node.is_view:
+            raise RuntimeError(f"{op}: this tensor is a view made by {node.name} of another tensor in the graph; "
+                               "changing it in place would change that tensor behind the graph's back. Call "
+                               ".clone() first, or use the out-of-place form")
+        before = Tensor._wrap(self._data, self.requires_grad)  # the tensor as it was, for the new node's input
+        before.grad_fn = node
+        res = compute(before, *args)
+        fn = res.grad_fn
+        if fn is not None and 0 in fn.saves_inputs and fn.inputs[0] is before:
+            before._data = self._data.copy()  # the new node reads the old values: keep them from the write
+        if node is not None and node.saves_output and node._out is self._data:
+            node._out_modified = (op, self._version + 1)
+        self._write(op, res, any_dtype)
+        if self._data.dtype != res.dtype:
+            res = res.to(self._data.dtype)
+        self.grad_fn, self.requires_grad = res.grad_fn, res.requires_grad
+        return self
+
+    def _write(self, op: str, res: Tensor, any_dtype: bool) -> Tensor:
+        """Copy ``res``'s values into this tensor's buffer (same shape, a dtype it may hold) and bump the version."""
+        if res.shape != self.shape:
+            from .ops._util import ShapeError
+
+            raise ShapeError(f"{op}: the result has shape {tuple(res.shape)}, which does not fit in place into a "
+                             f"tensor of shape {tuple(self.shape)} (an in-place op cannot broadcast its target)")
+        if not any_dtype:
+            check_inplace_cast(op, res.dtype, self._data.dtype)
+        return self._set(res._data)
 
     def _set(self, data) -> Tensor:
         """Replace the values in place (same shape), bumping the version counter."""
@@ -295,90 +694,101 @@ class Tensor:
         return self
 
     def __setitem__(self, key, value) -> None:
-        if grad_mode.state.enabled and self.requires_grad:
-            raise RuntimeError("__setitem__: cannot assign into a tensor that requires grad while the graph is "
-                               "recorded; use deepgrad.where / masked_fill, or assign under deepgrad.no_grad()")
-        from .ops.index import _convert_key
-
-        v = value._data if isinstance(value, Tensor) else value
-        self._data[_convert_key(key)] = v
+        """``x[key] = value``: in place, and recorded like any in-place op when ``x`` or ``value`` is in a graph."""
+        if grad_mode.state.enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+            self._inplace("__setitem__", lambda t, v: _ops.index_put(t, key, v), value)
+            return
+        v = value._data if isinstance(value, Tensor) else value  # outside a graph: straight into the buffer
+        if isinstance(value, Tensor):
+            check_inplace_cast("__setitem__", value.dtype, self._data.dtype)
+        self._data[_ops.index._convert_key(key)] = v
         self._version += 1
 
-    def _inplace(self, op: str, fn, other=None) -> Tensor:
-        other_requires = isinstance(other, Tensor) and other.requires_grad
-        if grad_mode.state.enabled and (self.requires_grad or other_requires):
-            if self.grad_fn is None and self.requires_grad:
-                self._check_inplace(op)
-            raise RuntimeError(f"{op}: in-place ops on tensors in a recorded graph are not supported; write "
-                               f"x = x {op} y (out of place), or run it under deepgrad.no_grad()")
-        o = other._data if isinstance(other, Tensor) else other
-        res = fn(self._data, o)
-        if res.shape != self.shape:
-            from .ops._util import ShapeError
-
-            raise ShapeError(f"{op}: result of shape {res.shape} does not fit in place into shape {tuple(self.shape)}")
-        return self._set(res)
-
     def add_(self, other, *, alpha=1) -> Tensor:
-        return self._inplace("add_", lambda a, b: a + (b * alpha if alpha != 1 else b), other)
+        return self._inplace("add_", lambda t, o: _ew.add(t, o, alpha=alpha), other)
 
     def sub_(self, other, *, alpha=1) -> Tensor:
-        return self._inplace("sub_", lambda a, b: a - (b * alpha if alpha != 1 else b), other)
+        return self._inplace("sub_", lambda t, o: _ew.sub(t, o, alpha=alpha), other)
 
     def mul_(self, other) -> Tensor:
-        return self._inplace("mul_", lambda a, b: a * b, other)
+        return self._inplace("mul_", _ew.mul, other)
 
     def div_(self, other) -> Tensor:
-        return self._inplace("div_", lambda a, b: a / b, other)
+        return self._inplace("div_", _ew.div, other)
 
-    def pow_(self, other) -> Tensor:
-        return self._inplace("pow_", lambda a, b: a ** b, other)
+    def pow_(self, exponent) -> Tensor:
+        return self._inplace("pow_", _ew.pow, exponent)
+
+    def neg_(self) -> Tensor:
+        return self._inplace("neg_", _ew.neg)
+
+    def exp_(self) -> Tensor:
+        return self._inplace("exp_", _ew.exp)
+
+    def log_(self) -> Tensor:
+        return self._inplace("log_", _ew.log)
+
+    def sqrt_(self) -> Tensor:
+        return self._inplace("sqrt_", _ew.sqrt)
+
+    def abs_(self) -> Tensor:
+        return self._inplace("abs_", _ew.abs)
+
+    def relu_(self) -> Tensor:
+        return self._inplace("relu_", _ew.relu)
+
+    def sigmoid_(self) -> Tensor:
+        return self._inplace("sigmoid_", _ew.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        return self._inplace("tanh_", _ew.tanh)
 
     def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002
-        return self._inplace("clamp_", lambda a, _: backend.array_module(a).clip(a, min, max))
+        return self._inplace("clamp_", lambda t: _ew.clamp(t, min, max))
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        return self._inplace("masked_fill_", lambda t, v: _ops.masked_fill(t, mask, v), value)
+
+    def index_add_(self, dim: int, index, source) -> Tensor:
+        return self._inplace("index_add_", lambda t, s: _ops.index_add(t, dim, index, s), source)
 
     def zero_(self) -> Tensor:
-        return self._inplace("zero_", lambda a, _: backend.array_module(a).zeros_like(a))
+        return self._inplace("zero_", _replaced, 0)
 
     def fill_(self, value) -> Tensor:
-        return self._inplace("fill_", lambda a, _: backend.array_module(a).full_like(a, value))
+        return self._inplace("fill_", _replaced, value, any_dtype=True)
 
     def copy_(self, src) -> Tensor:
-        src_data = src._data if isinstance(src, Tensor) else src
-        xp = backend.array_module(self._data)
-        return self._inplace("copy_", lambda a, _: xp.broadcast_to(backend.to_device(src_data, self.device), a.shape))
+        """Copy ``src``'s values (broadcast to this shape, any dtype or device) into this tensor."""
+        if isinstance(src, Tensor) and src.device != self.device:
+            src = src.to(self.device)
+        return self._inplace("copy_", _replaced, src, any_dtype=True)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
         from .creation import rand
 
-        return self._inplace("uniform_", lambda x, _: rand(*x.shape, dtype=x.dtype, device=self.device,
-                                                             generator=generator)._data * (b - a) + a)
+        return self._inplace("uniform_", lambda t: _replaced(t, rand(*t.shape, dtype=t.dtype, device=t.device,
+                                                                   generator=generator) * (b - a) + a))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
         from .creation import randn
 
-        return self._inplace("normal_", lambda x, _: randn(*x.shape, dtype=x.dtype, device=self.device,
-                                                             generator=generator)._data * std + mean)
+        return self._inplace("normal_", lambda t: _replaced(t, randn(*t.shape, dtype=t.dtype, device=t.device,
+                                                                   generator=generator) * std + mean))
 
     def __iadd__(self, other):
-        return self.add_(other) if self._can_inplace(other) else self + other
+        return self.add_(other)
 
     def __isub__(self, other):
-        return self.sub_(other) if self._can_inplace(other) else self - other
+        return self.sub_(other)
 
     def __imul__(self, other):
-        return self.mul_(other) if self._can_inplace(other) else self * other
+        return self.mul_(other)
 
     def __itruediv__(self, other):
-        return self.div_(other) if self._can_inplace(other) else self / other
-
-    def _can_inplace(self, other) -> bool:
-        """``x += y`` works in place when no graph is involved; inside a graph it rebinds x out of place."""
-        if not grad_mode.state.enabled:
-            return True
-        if self.requires_grad and self.grad_fn is None:
-            self._check_inplace("in-place operator")
-        return not (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        return self.div_(other)
 
     # ------------------------------------------------------------------------------------- new tensors
     def new_zeros(self, *shape) -> Tensor:
@@ -408,10 +818,12 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     elif backend.is_device_array(data):
         arr = data.copy()
     else:
-        arr = np.array(data)
-        if arr.dtype == object:
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data (ragged lists or "
-                            "non-numeric values)")
+        try:
+            arr = np.array(data)
+        except ValueError:
+            arr = None
+        if arr is None or arr.dtype == object:
+            raise TypeError(f"tensor: cannot make a tensor from this {type(data).__name__}: {_ragged(data)}")
         if arr.dtype.kind == "f" and dtype is None:
             arr = arr.astype(backend.get_default_dtype())
         elif arr.dtype.kind in "iu" and dtype is None:
@@ -422,47 +834,42 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         arr = arr.astype(backend.as_dtype(dtype), copy=False)
     if device is not None:
         arr = backend.to_device(arr, backend.Device(device))
-    if requires_grad and arr.dtype.kind != "f":
-        raise RuntimeError(f"tensor: only floating tensors can require gradients, got dtype {arr.dtype}")
     return Tensor._wrap(arr, requires_grad)
 
 
-from .autograd import function as _function  # noqa: E402
-from .autograd.function import Function  # noqa: E402
-
-_function.Tensor = Tensor
-
-
-class _Cast(Function):
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def forward(self, x):
-        self.in_dtype = x.dtype
-        return x.astype(self.dtype)
-
-    def backward(self, g):
-        return (g.to(self.in_dtype) if self.in_dtype.kind == "f" else None,)
-
-
-class _ToDevice(Function):
-    def __init__(self, device):
-        self.device = device
-
-    def forward(self, x):
-        self.src = backend.device_of(x)
-        return backend.to_device(x, self.device)
-
-    def backward(self, g):
-        return (g.to(self.src),)
+def _ragged(data) -> str:
+    """Why nested sequences do not form an array: where their lengths first disagree, and the shape until there."""
+    level, shape = [data], []
+    while True:
+        seqs = [x for x in level if isinstance(x, (list, tuple))]
+        if not seqs:
+            return "its entries are not numbers (expected nested lists of numbers)"
+        if len(seqs) != len(level):
+            return (f"at depth {len(shape)} some entries are sequences and some are numbers (shape found so far "
+                    f"{tuple(shape)})")
+        lengths = sorted({len(x) for x in seqs})
+        if len(lengths) > 1:
+            return (f"it is ragged: at depth {len(shape)} the sequences have lengths {lengths} (shape found so far "
+                    f"{tuple(shape)}); every list at one depth must have the same length")
+        shape.append(lengths[0])
+        level = [y for x in seqs for y in x]
 
 
-class _Clone(Function):
-    def forward(self, x):
-        return x.copy()
+def _any_requires_grad(args) -> bool:
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            return True
+    return False
 
-    def backward(self, g):
-        return (g,)
+
+def _replaced(t: Tensor, value) -> Tensor:
+    """``value`` broadcast to ``t``'s shape and dtype, recorded so that ``t`` gets a zero gradient."""
+    keep = Tensor._wrap(np.zeros((), dtype=bool) if isinstance(t._data, np.ndarray | np.generic)
+                        else backend.array_module(t._data).zeros((), dtype=bool))
+    out = _ew.where(keep, t, value)
+    return out if out.dtype == t.dtype else out.to(t.dtype)
 
 
-from . import _tensor_methods  # noqa: E402,F401 - attaches operators and op methods to Tensor
+# The ops import Tensor, so they are imported after it; the methods above look them up when called.
+from . import ops as _ops  # noqa: E402
+from .ops import elementwise as _ew  # noqa: E402

@@ -1,7 +1,7 @@
 """Reverse-mode automatic differentiation: ``backward``, ``grad``, grad-mode switches and ``gradcheck``."""
 from __future__ import annotations
 
-from .engine import run_backward
+from .engine import accumulate_grad, run_backward
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Function",
@@ -48,11 +48,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     retain = create_graph if retain_graph is None else retain_graph
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-        res = run_backward(tensors, grads, retain, create_graph, targets=inputs)
-        for t, g in zip(inputs, res):
+        for t, g in zip(inputs, run_backward(tensors, grads, retain, create_graph, targets=inputs)):
             if g is not None:
-                g = g if create_graph else g.detach()
-                t.grad = g if t.grad is None else t.grad + g
+                accumulate_grad(t, g, create_graph)
         return
     run_backward(tensors, grads, retain, create_graph)
 

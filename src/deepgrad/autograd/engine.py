@@ -1,7 +1,13 @@
 """The backward pass: walk the graph from the outputs in reverse topological order, summing gradients.
 
 Iterative throughout (no recursion limit, linear in the size of the graph). Broadcasting is undone here, in one
-place: a gradient whose shape differs from its input's is summed back to that shape (``sum_to``).
+place: a gradient whose shape differs from its input's is summed back to that shape (``sum_to``). Edges are the
+``next_functions`` each node captured when it was recorded, so an in-place op that later rebases a tensor on a
+new node leaves earlier consumers pointing where they were.
+
+A leaf's gradient is summed over all its consumers first; then its hooks run once, on the total, and the result
+is added to ``.grad`` (``backward``) or returned (``autograd.grad`` and ``backward(inputs=...)``). The same
+routine, :func:`leaf_gradient`, serves all three.
 """
 from __future__ import annotations
 
@@ -24,8 +30,7 @@ def _collect(roots):
                 "for backward were freed after the first pass. Pass retain_graph=True to the first "
                 "backward() or autograd.grad() call if you need to go through it again."
             )
-        for t in node.inputs:
-            fn = t.grad_fn
+        for fn in node.next_functions:
             if fn is not None:
                 if fn in deps:
                     deps[fn] += 1
@@ -44,128 +49,165 @@ def _useful(deps, targets):
     while ready:
         node = ready.pop()
         order.append(node)
-        for t in node.inputs:
-            fn = t.grad_fn
+        for fn in node.next_functions:
             if fn is not None:
                 counts[fn] -= 1
                 if counts[fn] == 0:
                     ready.append(fn)
     useful = set()
     for node in reversed(order):  # inputs before consumers
-        if any(id(t) in target_ids or (t.grad_fn is not None and t.grad_fn in useful) for t in node.inputs):
-            useful.add(node)
-        if id(node) in target_nodes:
+        if id(node) in target_nodes or any(
+                (fn is None and id(t) in target_ids) or (fn is not None and fn in useful)
+                for t, fn in zip(node.inputs, node.next_functions)):
             useful.add(node)
     return useful
 
 
-def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targets=None, accumulate=True):
+class _Walk:
+    """The state of one backward pass: gradients summed per node and per leaf, and what to return."""
+
+    def __init__(self, targets, create_graph):
+        self.create_graph = create_graph
+        self.grads: dict = {}
+        self.owned: set = set()  # nodes whose gradient is a buffer the engine made itself: safe to add into
+        self.leaves: dict = {}  # id(leaf) -> [leaf, summed gradient]
+        self.targets = targets
+        self.target_ids = None if targets is None else {id(t) for t in targets}
+        self.node_results: dict = {}  # id(target) -> gradient, for targets made by a node
+
+    def to_node(self, fn, g) -> None:
+        """Add ``g`` into the gradient bound for node ``fn``."""
+        grads = self.grads
+        if fn not in grads:
+            grads[fn] = g
+        elif fn in self.owned and g.dtype == grads[fn].dtype:
+            grads[fn]._data += g._data
+        else:
+            grads[fn] = grads[fn] + g
+            if not self.create_graph:
+                self.owned.add(fn)
+
+    def to_leaf(self, t, g) -> None:
+        """Add ``g`` into the gradient bound for leaf ``t`` (only leaves that are wanted)."""
+        if (t.requires_grad if self.target_ids is None else id(t) in self.target_ids):
+            entry = self.leaves.get(id(t))
+            if entry is None:
+                self.leaves[id(t)] = [t, g]
+            else:
+                entry[1] = entry[1] + g
+
+    def sparse_into(self, node, g) -> None:
+        """A sparse adjoint (x[key]): add g into the input's buffer instead of building a zero tensor of the
+        input's size per consumer (unbinding a sequence would otherwise go quadratic)."""
+        from ..tensor import Tensor
+
+        fn0 = node.next_functions[0]
+        acc = self.grads.get(fn0)
+        if acc is not None and fn0 not in self.owned:
+            acc = acc.detach().clone()
+        self.grads[fn0] = Tensor._wrap(node.backward_into(None if acc is None else acc._data, g._data))
+        self.owned.add(fn0)
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targets=None):
     """Propagate ``root_grads`` from ``roots`` (Tensors) down the graph.
 
-    With ``accumulate`` leaves' ``.grad`` are summed into; with ``targets`` the gradients w.r.t. those tensors
-    are returned instead (a list, ``None`` where a target is unreachable).
+    Without ``targets`` every leaf that requires grad has its gradient added to ``.grad``; with ``targets`` the
+    gradients with respect to those tensors are returned instead (a list, ``None`` where one is unreachable).
     """
-    from ..ops.shape import sum_to
-    from ..tensor import Tensor
-
-    root_nodes = [r.grad_fn for r in roots]
-    deps = _collect([n for n in root_nodes if n is not None])
-    grads: dict = {}
-    owned = set()  # nodes whose accumulated gradient is a buffer the engine made itself: safe to add into in place
-    results = None
-    if targets is not None:
-        useful = _useful(deps, targets)
-        results = {id(t): None for t in targets}
-        target_nodes = {}
-        for t in targets:
-            if t.grad_fn is not None:
-                target_nodes[t.grad_fn] = t
+    walk = _Walk(targets, create_graph)
+    deps = _collect([r.grad_fn for r in roots if r.grad_fn is not None])
+    useful = _useful(deps, targets) if targets is not None else None
     for r, g in zip(roots, root_grads):
         if r.grad_fn is None:
-            if targets is not None:
-                if id(r) in results:
-                    results[id(r)] = g if results[id(r)] is None else results[id(r)] + g
-            elif r.requires_grad:
-                _accumulate_leaf(r, g, create_graph)
-            continue
-        node = r.grad_fn
-        grads[node] = g if node not in grads else grads[node] + g
-
+            walk.to_leaf(r, g)
+        else:
+            walk.to_node(r.grad_fn, g)
     prev = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
     try:
         ready = [n for n, c in deps.items() if c == 0]
         while ready:
             node = ready.pop()
-            g = grads.pop(node, None)
-            if g is not None:
-                hooks = node.__dict__.get("_hooks")
-                if hooks:
-                    for h in hooks:
-                        new = h(g)
-                        if new is not None:
-                            g = new
-                if targets is not None and node in target_nodes:
-                    results[id(target_nodes[node])] = g
-            skip = g is None or (targets is not None and node not in useful)
-            in_grads = None
-            if not skip:
-                if node.saves_inputs:
-                    node._check_versions()
-                fn0 = node.inputs[0].grad_fn if node.accumulates and not create_graph else None
-                if fn0 is not None:
-                    # a sparse adjoint (x[key]): add g into the input's gradient buffer instead of building a
-                    # zero tensor of the input's size per consumer (unbinding a sequence would go quadratic)
-                    acc = grads.get(fn0)
-                    if acc is not None and fn0 not in owned:
-                        acc = acc.detach().clone()
-                    grads[fn0] = Tensor._wrap(node.backward_into(None if acc is None else acc._data, g._data))
-                    owned.add(fn0)
-                else:
-                    in_grads = node.backward(g)
-            inputs = node.inputs
-            for i, t in enumerate(inputs):
-                fn = t.grad_fn
-                gi = in_grads[i] if in_grads is not None and node.needs_input_grad[i] else None
-                if gi is not None:
-                    if gi.shape != t.shape:
-                        gi = sum_to(gi, t.shape)
-                    if fn is None:
-                        if targets is not None:
-                            if id(t) in results:
-                                results[id(t)] = gi if results[id(t)] is None else results[id(t)] + gi
-                        elif t.requires_grad:
-                            _accumulate_leaf(t, gi, create_graph)
-                    elif fn in grads:
-                        if fn in owned and gi.dtype == grads[fn].dtype:
-                            grads[fn]._data += gi._data
-                        else:
-                            grads[fn] = grads[fn] + gi
-                            if not create_graph:
-                                owned.add(fn)
-                    else:
-                        grads[fn] = gi
+            g = walk.grads.pop(node, None)
+            if g is not None and (useful is None or node in useful):
+                _backward_node(walk, node, g)
+            for fn in node.next_functions:
                 if fn is not None:
                     deps[fn] -= 1
                     if deps[fn] == 0:
                         ready.append(fn)
             if not retain_graph:
                 node._release()
+        leaf_grads = {k: leaf_gradient(t, g) for k, (t, g) in walk.leaves.items()}
     finally:
         grad_mode.state.enabled = prev
-    if targets is not None:
-        return [results[id(t)] for t in targets]
-    return None
+    if targets is None:
+        for t, _ in walk.leaves.values():
+            accumulate_grad(t, leaf_grads[id(t)], create_graph)
+        return None
+    found = {**walk.node_results, **leaf_grads}
+    return [found.get(id(t)) for t in targets]
 
 
-def _accumulate_leaf(t, g, create_graph):
+def _backward_node(walk: _Walk, node, g) -> None:
+    """Run one node's hooks and backward, and route the input gradients to their nodes or leaves."""
+    hooks = node.__dict__.get("_hooks")
+    if hooks:
+        g = run_hooks(hooks, g, f"the output of {node.name}")
+    if walk.target_ids is not None:
+        for t in walk.targets:
+            if t.grad_fn is node:
+                walk.node_results[id(t)] = g
+    if node.saves_inputs or node.saves_output:
+        node._check_versions()
+    if node.accumulates and not walk.create_graph and node.next_functions[0] is not None:
+        walk.sparse_into(node, g)
+        return
+    from ..ops.shape import sum_to
+
+    in_grads = node.backward(g)
+    for t, fn, need, gi in zip(node.inputs, node.next_functions, node.needs_input_grad, in_grads):
+        if gi is None or not need:
+            continue
+        if gi.shape != t.shape:
+            gi = sum_to(gi, t.shape)
+        if fn is None:
+            walk.to_leaf(t, gi)
+        else:
+            walk.to_node(fn, gi)
+
+
+def run_hooks(hooks, g, owner: str):
+    """Call each hook on the gradient; a returned Tensor replaces it and must match it in shape, dtype and device."""
+    from ..tensor import Tensor
+
+    for h in hooks:
+        new = h(g)
+        if new is None:
+            continue
+        if not isinstance(new, Tensor):
+            raise TypeError(f"hook {getattr(h, '__name__', h)!r} registered on {owner} returned a "
+                            f"{type(new).__name__}; a hook must return None or a Tensor")
+        if new.shape != g.shape or new.dtype != g.dtype or new.device != g.device:
+            raise RuntimeError(f"hook {getattr(h, '__name__', h)!r} registered on {owner} returned a Tensor of shape "
+                               f"{tuple(new.shape)}, dtype {new.dtype} on {new.device}, but the gradient it replaces "
+                               f"has shape {tuple(g.shape)}, dtype {g.dtype} on {g.device}")
+        g = new
+    return g
+
+
+def leaf_gradient(t, g):
+    """A leaf's total gradient in its dtype, after the hooks registered on it."""
     if g.dtype != t.dtype:
         g = g.to(t.dtype)
     if t._hooks:
-        for h in t._hooks:
-            new = h(g)
-            if new is not None:
-                g = new
+        g = run_hooks(t._hooks, g, f"a leaf tensor of shape {tuple(t.shape)}")
+    return g
+
+
+def accumulate_grad(t, g, create_graph: bool) -> None:
+    """Add ``g`` into ``t.grad`` (detached unless a graph of the backward pass was asked for)."""
     if not create_graph:
         g = g.detach()
     t.grad = g if t.grad is None else t.grad + g

@@ -25,7 +25,8 @@ class Function:
     * ``saves_inputs`` lists the indices of inputs whose *values* backward reads: changing one of them in place
       between forward and backward is detected by the version counter and raises;
     * ``saves_output = True`` keeps the output array; ``self.output()`` returns it as a Tensor attached to this node;
-    * ``self.needs_input_grad[i]`` says whether input ``i`` wants a gradient;
+    * ``self.needs_input_grad[i]`` says whether input ``i`` wants a gradient, ``self.next_functions[i]`` is the node
+      that made it (captured when recorded: an in-place op later rebases the tensor on a new node);
     * ``accumulates = True`` with ``backward_into(acc, g) -> array`` (arrays, ``acc`` None or a buffer of the input's
       shape to add into) lets a sparse adjoint such as indexing skip materialising a full-size gradient.
     """
@@ -33,8 +34,11 @@ class Function:
     saves_inputs: tuple = ()
     saves_output: bool = False
     accumulates: bool = False  # has backward_into(acc, g): adds its one input's gradient into a buffer
+    is_view: bool = False  # the output shares memory with input 0 (reshape, permute, basic indexing, ...)
     inputs: tuple = ()
     needs_input_grad: tuple = ()
+    next_functions: tuple = ()  # the inputs' nodes when this one was recorded (an in-place op may rebase a tensor)
+    _out_modified = None  # (op, version) once an in-place op overwrote the saved output
 
     def __call__(self, *inputs):
         try:
@@ -48,26 +52,19 @@ class Function:
             raise self._explain(e, inputs) from e
         if y.__class__ is not _ndarray and isinstance(y, _generic):
             y = _asarray(y)  # NumPy returns scalars for 0-d results; keep arrays throughout
-        out = Tensor.__new__(Tensor)
-        out._data = y
-        out.grad = None
-        out._version = 0
-        out._retains_grad = False
-        out._hooks = None
+        out = Tensor._wrap(y)
         if _state.enabled:
             needs = [t.requires_grad for t in inputs]
             if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
+                self.next_functions = [t.grad_fn for t in inputs]
                 if self.saves_inputs:
                     self._versions = [inputs[i]._version for i in self.saves_inputs]
                 if self.saves_output:
                     self._out = y
                 out.grad_fn = self
                 out.requires_grad = True
-                return out
-        out.grad_fn = None
-        out.requires_grad = False
         return out
 
     def _explain(self, e: Exception, inputs) -> Exception:
@@ -96,13 +93,19 @@ class Function:
 
     def output(self):
         """The output of this node as a Tensor wired to this node (for backward formulas that use ``y``)."""
-        t = Tensor.__new__(Tensor)
-        t._data, t.grad, t._version, t._retains_grad, t._hooks = self._out, None, 0, False, None
-        t.grad_fn, t.requires_grad = self, True
+        t = Tensor._wrap(self._out, True)
+        t.grad_fn = self
         return t
 
     def _check_versions(self) -> None:
-        for i, v in zip(self.saves_inputs, self._versions):
+        """Refuse to differentiate with a saved value that an in-place op has changed since it was saved."""
+        if self._out_modified is not None:
+            op, version = self._out_modified
+            raise RuntimeError(
+                f"{self.name}.backward: its output (shape {tuple(self._out.shape)}), saved for the gradient, was "
+                f"modified in place by {op} (version 0 -> {version}). Use the out-of-place form (y = y * 2 instead "
+                "of y.mul_(2)), or .clone() the output before changing it.")
+        for i, v in zip(self.saves_inputs, self._versions if self.saves_inputs else ()):
             t = self.inputs[i]
             if t._version != v:
                 raise RuntimeError(
@@ -117,4 +120,4 @@ class Function:
         self._released = True
 
 
-Tensor = None  # set by deepgrad.tensor once the class exists (the two refer to each other)
+from ..tensor import Tensor  # noqa: E402 - tensor.py imports this package first; Tensor is defined by now

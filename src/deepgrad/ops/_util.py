@@ -1,11 +1,8 @@
-"""Helpers shared by the op families: operand conversion and error messages."""
+"""Helpers shared by the op families: dims and error messages."""
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
-from .. import backend
 from ..tensor import Tensor
 
 
@@ -21,34 +18,6 @@ def describe(t) -> str:
     if isinstance(t, Tensor):
         return f"Tensor(shape={tuple(t.shape)}, dtype={t.dtype}, device={t.device})"
     return f"{type(t).__name__} {t!r}"
-
-
-def operand(x, like: Tensor) -> Tensor:
-    """``x`` as a Tensor that can meet ``like`` in a binary op; Python numbers become weak scalars of a fitting dtype."""
-    tx = type(x)
-    if tx is float:  # the common case first: no ABC checks
-        dt = like.dtype if like.dtype.kind == "f" else backend.get_default_dtype()
-    elif tx is int:
-        dt = like.dtype if like.dtype.kind in "fiu" else backend.int64
-    elif isinstance(x, Tensor):
-        return x
-    elif isinstance(x, (bool, np.bool_)):
-        dt = like.dtype if like.dtype.kind in "fiub" else backend.bool_
-    elif isinstance(x, numbers.Integral):
-        dt = like.dtype if like.dtype.kind in "fiu" else backend.int64
-    elif isinstance(x, numbers.Real):
-        dt = like.dtype if like.dtype.kind == "f" else backend.get_default_dtype()
-    elif isinstance(x, (np.ndarray, list, tuple)) or backend.is_device_array(x):
-        from ..tensor import tensor
-
-        return tensor(x, device=like.device)
-    else:
-        raise TypeError(f"expected a Tensor or a number as the other operand of an op on {describe(like)}, "
-                        f"got {type(x).__name__}")
-    t = Tensor.__new__(Tensor)
-    t._data = dt.type(x)
-    t.grad, t.grad_fn, t.requires_grad, t._version, t._retains_grad, t._hooks = None, None, False, 0, False, None
-    return t
 
 
 def normalize_dim(dim: int, ndim: int, op: str) -> int:

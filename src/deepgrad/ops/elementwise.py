@@ -5,14 +5,16 @@ Backward formulas return gradients in the broadcast shape; the engine sums them 
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
-from ..backend import array_module
+from ..backend import array_module, device_of, to_device
+from ..promotion import float_result, result_type
 from ..tensor import Tensor
-from ._util import DeviceError, describe, operand
+from ._util import DeviceError, describe
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
@@ -35,35 +37,42 @@ def _check_devices(op: str, a, b) -> None:
                       "move one with .to(device)")
 
 
-def _binary(cls, op, a, b):
+def _number(op: str, x, like: Tensor):
+    """A Python number ``x`` meeting the tensor ``like``: both at their result type, ``x`` as a weak 0-d operand."""
+    if x.__class__ is float and like._data.dtype.kind == "f":  # the common case, decided without the table
+        return like, Tensor._wrap(like._data.dtype.type(x))
+    if isinstance(x, (numbers.Real, np.bool_)):
+        dt = result_type(like, x)
+        if like._data.dtype is not dt:
+            like = like.to(dt)
+        return like, Tensor._wrap(dt.type(x))
+    if isinstance(x, (np.ndarray, list, tuple)) or backend.is_device_array(x):
+        from ..tensor import tensor
+
+        return _promote(op, like, tensor(x, device=like.device))
+    raise TypeError(f"{op}: expected a Tensor or a number as the other operand of {describe(like)}, "
+                    f"got {type(x).__name__}")
+
+
+def _promote(op: str, a, b):
+    """``a`` and ``b`` as Tensors of their result type (:mod:`deepgrad.promotion`), checked to share a device."""
     if isinstance(a, Tensor):
-        if isinstance(b, Tensor):
-            _check_devices(op, a, b)
-        else:
-            b = operand(b, a)
-    else:
-        a = operand(a, b)
-    if a._data.dtype.kind != b._data.dtype.kind and "f" in (a._data.dtype.kind, b._data.dtype.kind):
-        if a._data.ndim == 0 and a.grad_fn is None and not a.requires_grad:
-            b = b.to(a.dtype) if b._data.dtype.kind != "f" else b
-        elif b._data.ndim == 0 and b.grad_fn is None and not b.requires_grad:
-            a = a.to(b.dtype) if a._data.dtype.kind != "f" else a
+        if not isinstance(b, Tensor):
+            return _number(op, b, a)
+        _check_devices(op, a, b)
+        if a._data.dtype is b._data.dtype:
+            return a, b
+        dt = result_type(a, b)
+        return (a if a._data.dtype is dt else a.to(dt)), (b if b._data.dtype is dt else b.to(dt))
+    if isinstance(b, Tensor):
+        b, a = _number(op, a, b)
+        return a, b
+    raise TypeError(f"{op}: expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}")
+
+
+def _binary(cls, op, a, b):
+    a, b = _promote(op, a, b)
     return cls()(a, b)
-
-
-def _method(cls, op):
-    """``Tensor.__add__`` and friends: self is known to be a Tensor, so skip a check on the hot path."""
-
-    def method(self, other):
-        if isinstance(other, Tensor):
-            _check_devices(op, self, other)
-        else:
-            other = operand(other, self)
-            if other._data.dtype.kind == "f" and self._data.dtype.kind != "f":
-                self = self.to(other.dtype)  # int tensor * 2.5 -> default float, as in PyTorch
-        return cls()(self, other)
-
-    return method
 
 
 # --------------------------------------------------------------------------------------------- arithmetic
@@ -177,17 +186,20 @@ def mul(a, b):
 
 
 def div(a, b):
-    """a / b elementwise (true division; integer inputs give floats)."""
-    if isinstance(a, Tensor) and a.dtype.kind != "f" and not (isinstance(b, Tensor) and b.dtype.kind == "f"):
-        a = a.float()
-    return _binary(Div, "div", a, b)
+    """a / b elementwise (true division: integer or bool operands give the default float dtype)."""
+    a, b = _promote("div", a, b)
+    if a._data.dtype.kind != "f":
+        dt = float_result(a._data.dtype)
+        a, b = a.to(dt), b.to(dt)
+    return Div()(a, b)
 
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
     """a ** b. A constant exponent takes a cheaper path (∂/∂a = b a^(b-1))."""
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
         if isinstance(b, (int, float)) and not isinstance(b, bool):
-            return PowScalar(b)(a)
+            dt = result_type(a, b)
+            return PowScalar(b)(a if a._data.dtype is dt else a.to(dt))
     return _binary(Pow, "pow", a, b)
 
 
@@ -203,12 +215,51 @@ def square(x: Tensor) -> Tensor:
 
 def reciprocal(x: Tensor) -> Tensor:
     """1 / x."""
-    return PowScalar(-1)(x if x.dtype.kind == "f" else x.float())
+    return PowScalar(-1)(x.to(float_result(x.dtype)))
 
 
 def rsqrt(x: Tensor) -> Tensor:
     """1 / √x."""
     return PowScalar(-0.5)(x)
+
+
+# ------------------------------------------------------------------------------------ copies and casts
+class ToDtype(Function):
+    """x converted to ``dtype``; the gradient is converted back (none reaches an integer input)."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, g):
+        return (g.to(self.in_dtype) if self.in_dtype.kind == "f" else None,)
+
+
+class ToDevice(Function):
+    """x moved to ``device``; the gradient moves back."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def forward(self, x):
+        self.src = device_of(x)
+        return to_device(x, self.device)
+
+    def backward(self, g):
+        return (g.to(self.src),)
+
+
+class Clone(Function):
+    """A copy of x that stays in the graph."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return (g,)
 
 
 # ------------------------------------------------------------------------------------------------ unary
@@ -432,7 +483,7 @@ def _unary(cls):
         if not isinstance(x, Tensor):
             raise TypeError(f"{cls.__name__.lower()}: expected a Tensor, got {type(x).__name__}")
         if x.dtype.kind != "f":
-            x = x.float()
+            x = x.to(float_result(x.dtype))
         return cls()(x)
 
     fn.__name__ = cls.__name__.lower()
@@ -491,10 +542,7 @@ def where(condition, a, b) -> Tensor:
     cond = condition._data if isinstance(condition, Tensor) else condition
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         raise TypeError("where: at least one of a and b must be a Tensor")
-    if isinstance(a, Tensor):
-        b = operand(b, a)
-    else:
-        a = operand(a, b)
+    a, b = _promote("where", a, b)
     if getattr(cond, "dtype", None) != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {getattr(cond, 'dtype', type(cond).__name__)}")
     return Where(cond)(a, b)
@@ -503,10 +551,9 @@ def where(condition, a, b) -> Tensor:
 # ------------------------------------------------------------------------------- comparisons and logic
 def _compare(name, fn):
     def op(a, b) -> Tensor:
-        if isinstance(a, Tensor):
-            bd = b._data if isinstance(b, Tensor) else b
-            return Tensor._wrap(np.asarray(fn(a._data, bd)) if isinstance(a._data, np.ndarray) else fn(a._data, bd))
-        return op(operand(a, b), b)
+        a, b = _promote(name, a, b)
+        y = fn(a._data, b._data)
+        return Tensor._wrap(np.asarray(y) if isinstance(y, np.generic) else y)
 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name} (a bool Tensor, not differentiable)."

@@ -9,7 +9,7 @@ from ..backend import array_module
 from ..tensor import Tensor
 from ._util import ShapeError, normalize_dim
 
-__all__ = ["getitem", "index_select", "gather", "take_along_dim", "scatter_add", "scatter_into", "masked_fill",
+__all__ = ["getitem", "index_put", "index_select", "gather", "take_along_dim", "scatter_add", "scatter_into", "masked_fill",
            "index_add"]
 
 
@@ -48,6 +48,7 @@ class GetItem(Function):
 
     def __init__(self, key):
         self.key = key
+        self.is_view = not _is_advanced(key)  # basic indexing returns a view of the input
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -84,6 +85,41 @@ class IndexPut(Function):
 
     def backward(self, gg):
         return (GetItem(self.key)(gg),)
+
+
+class SetItem(Function):
+    """x with ``value`` written at ``key`` (out of place): the gradient of x is g with zeros at ``key``; the
+    value's is g[key] (summed back to the value's shape by the engine)."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def forward(self, x, v):
+        out = x.copy()
+        out[self.key] = v
+        return out
+
+    def backward(self, g):
+        na, nv = self.needs_input_grad
+        gx = SetItem(self.key)(g, g.new_zeros(())) if na else None
+        return gx, (GetItem(self.key)(g) if nv else None)
+
+
+def index_put(x: Tensor, key, value) -> Tensor:
+    """x with ``value`` (a Tensor or number, broadcast to x[key]) written at ``key``, out of place; what
+    ``x[key] = value`` records in a graph."""
+    from .elementwise import _promote
+
+    key = _convert_key(key)
+    if not isinstance(value, Tensor):
+        value = x.new_tensor(value) if isinstance(value, (list, tuple)) else value
+    _, v = _promote("index_put", x, value)
+    if v.dtype != x.dtype:
+        v = v.to(x.dtype)
+    try:
+        return SetItem(key)(x, v)
+    except IndexError as e:
+        raise IndexError(f"index: {e} (tensor of shape {tuple(x.shape)})") from None
 
 
 def getitem(x: Tensor, key) -> Tensor:

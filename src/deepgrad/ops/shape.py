@@ -14,6 +14,8 @@ __all__ = ["reshape", "view", "flatten", "unflatten", "permute", "transpose", "s
 
 
 class Reshape(Function):
+    is_view = True
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -26,6 +28,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    is_view = True
+
     def __init__(self, axes):
         self.axes = axes
 
@@ -42,6 +46,8 @@ class Permute(Function):
 class Expand(Function):
     """Broadcast to ``shape`` (a view, no copy); the gradient is summed back (``sum_to``)."""
 
+    is_view = True
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -55,6 +61,8 @@ class Expand(Function):
 
 class SumTo(Function):
     """Sum a broadcast result back to ``shape``: the adjoint of broadcasting, used by the engine for every op."""
+
+    is_view = True
 
     def __init__(self, shape):
         self.shape = shape
@@ -287,6 +295,8 @@ def unbind(x: Tensor, dim: int = 0):
 
 
 class Flip(Function):
+    is_view = True
+
     def __init__(self, axes):
         self.axes = axes
 
