@@ -16,16 +16,19 @@ from ._random import augmentation_rng
 from .cifar import CIFAR10, read_cifar_binary
 from .collate import default_collate, default_convert
 from .dataloader import DataLoader
-from .dataset import ArrayDataset, ConcatDataset, Dataset, Subset, TensorDataset
+from .dataset import (ArrayDataset, ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset,
+                      TensorDataset)
 from .download import ChecksumError, DownloadError, data_root, download_file
 from .idx import IDXError, read_idx, write_idx
 from .mnist import MNIST, MNIST_SAMPLE_SPLITS, FashionMNIST, MNISTSample
 from .registry import DatasetInfo, dataset_info, get_dataset, list_datasets
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler
 from .splits import KFold, StratifiedKFold, random_split, train_val_test_split
+from .worker import WorkerInfo, get_worker_info
 from .transforms import Compose, Lambda, Normalize, RandomCrop, RandomHorizontalFlip, RandomRotation, RandomShift, ToTensor
 
-__all__ = ["Dataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "DataLoader", "Sampler",
+__all__ = ["Dataset", "IterableDataset", "ChainDataset", "StackDataset", "get_worker_info", "WorkerInfo",
+           "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "DataLoader", "Sampler",
            "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
            "default_collate", "default_convert", "random_split", "KFold", "StratifiedKFold", "train_val_test_split",
            "transforms", "Compose", "ToTensor", "Normalize", "RandomCrop", "RandomShift", "RandomHorizontalFlip",

@@ -5,14 +5,13 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 
-import numpy as np
-
 from .. import backend
 from ..tensor import Tensor
-from ._random import SeedLike, augmentation_rng, resolve_seed, rng_for
-from .collate import default_collate, default_convert
-from .dataset import supports_batches
+from ._random import SeedLike, resolve_seed
+from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
+from .worker import fetch_batch
+from .worker_pool import check_worker_options, iterable_batches, pin_memory, worker_batches
 
 __all__ = ["DataLoader"]
 
@@ -75,7 +74,7 @@ class DataLoader:
     """Iterates over ``dataset`` in batches.
 
     Args:
-        dataset: a map-style dataset (``__getitem__`` + ``__len__``).
+        dataset: a map-style dataset (``__getitem__`` + ``__len__``) or an :class:`IterableDataset`.
         batch_size: samples per batch.
         shuffle: a new random order every epoch (a :class:`RandomSampler` seeded from ``generator``).
         sampler: the index order to use instead (excludes ``shuffle``).
@@ -83,8 +82,17 @@ class DataLoader:
             ``drop_last``).
         drop_last: drop the last batch when it is smaller than ``batch_size``.
         collate_fn: turns a list of samples into a batch (default :func:`default_collate`).
+        num_workers: worker processes that build the batches (0: the calling process). The batches and their
+            order are those of ``num_workers=0``; see :mod:`deepgrad.data.worker_pool`.
+        pin_memory: copy each batch into page-locked host memory, which makes its copy to a GPU faster (with
+            CuPy and a GPU); without a GPU there is nothing to pin for, so it changes nothing.
+        timeout: seconds to wait for a batch from the workers before raising (0: wait for ever).
+        worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker after it is seeded.
+        multiprocessing_context: ``"fork"``, ``"spawn"``, ``"forkserver"`` or a context (default: the platform's).
         generator: seed source for shuffling and for random transforms (an int, a :class:`deepgrad.Generator`,
             or ``None`` for deepgrad's default generator, so ``deepgrad.manual_seed`` fixes everything).
+        prefetch_factor: tasks queued per worker (default 2 with workers).
+        persistent_workers: keep the workers (and their dataset copies) alive from one epoch to the next.
         prefetch: batches to prepare ahead in one background thread (0: load in the calling thread).
         device: move every batch's Tensors there (e.g. ``"cuda"``).
 
@@ -106,8 +114,11 @@ class DataLoader:
         [(4,), (4,), (2,)]
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, sampler=None, batch_sampler=None,
-                 drop_last: bool = False, collate_fn: Callable | None = None, generator: SeedLike = None,
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = False, sampler=None,
+                 batch_sampler=None, num_workers: int = 0, collate_fn: Callable | None = None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable | None = None, multiprocessing_context=None, generator: SeedLike = None,
+                 *, prefetch_factor: int | None = None, persistent_workers: bool = False, pin_memory_device: str = "",
                  prefetch: int = 0, device=None) -> None:
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
             raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler "
@@ -119,17 +130,35 @@ class DataLoader:
         self.dataset, self.collate_fn, self.prefetch = dataset, collate_fn, prefetch
         self.device = backend.Device(device) if device is not None else None
         self.seed = resolve_seed(generator)
-        if batch_sampler is None:
+        self.prefetch_factor, self.multiprocessing_context = check_worker_options(
+            num_workers, prefetch_factor, persistent_workers, timeout, multiprocessing_context, worker_init_fn)
+        self.num_workers, self.pin_memory, self.pin_memory_device = num_workers, bool(pin_memory), pin_memory_device
+        self.timeout, self.worker_init_fn, self.persistent_workers = timeout, worker_init_fn, bool(persistent_workers)
+        self._worker_pool, self._iterable = None, isinstance(dataset, IterableDataset)
+        if self._iterable:
+            if shuffle or sampler is not None or batch_sampler is not None:
+                raise ValueError("DataLoader: an IterableDataset sets its own order; shuffle, sampler and "
+                                 f"batch_sampler are not accepted (got shuffle={shuffle!r}, sampler={sampler!r}, "
+                                 f"batch_sampler={batch_sampler!r})")
+            self.sampler = self.batch_sampler = None
+            self.batch_size, self.drop_last = batch_size, bool(drop_last)
+        elif batch_sampler is None:
             if sampler is None:
                 sampler = RandomSampler(dataset, generator=self.seed) if shuffle else SequentialSampler(dataset)
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
-        self.sampler = getattr(batch_sampler, "sampler", sampler)
-        self.batch_sampler = batch_sampler
-        self.batch_size = getattr(batch_sampler, "batch_size", None)
-        self.drop_last = getattr(batch_sampler, "drop_last", False)
+        if not self._iterable:
+            self.sampler = getattr(batch_sampler, "sampler", sampler)
+            self.batch_sampler = batch_sampler
+            self.batch_size = getattr(batch_sampler, "batch_size", None)
+            self.drop_last = getattr(batch_sampler, "drop_last", False)
         self._epoch, self._position, self._in_progress, self._resume = 0, 0, False, False
 
     def __len__(self) -> int:
+        if self._iterable:  # as PyTorch: from the dataset's own length, when it has one
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.batch_sampler)
 
     @property
@@ -167,12 +196,9 @@ class DataLoader:
         return iter(bs)
 
     def _fetch(self, epoch: int, number: int, indices):
-        with augmentation_rng(rng_for(self.seed, epoch, number)):
-            if self.collate_fn is None and supports_batches(self.dataset):
-                batch = default_convert(self.dataset.get_batch(np.asarray(indices, dtype=np.int64)))
-            else:
-                collate = self.collate_fn or default_collate
-                batch = collate([self.dataset[int(i)] for i in indices])
+        batch = fetch_batch(self.dataset, self.collate_fn, self.seed, epoch, number, indices)
+        if self.pin_memory:
+            batch = pin_memory(batch)
         return _to_device(batch, self.device) if self.device is not None else batch
 
     def _batches(self, epoch: int, start: int) -> Iterator:
@@ -187,7 +213,14 @@ class DataLoader:
             self._position = 0
         self._resume, self._in_progress = False, True
         epoch = self._epoch
-        source = self._batches(epoch, self._position)
+        if self.num_workers:
+            source = worker_batches(self, epoch, self._position)
+        elif self._iterable:
+            source = iterable_batches(self, epoch, self._position)
+        else:
+            source = self._batches(epoch, self._position)
+        if self.device is not None and (self.num_workers or self._iterable):
+            source = (_to_device(batch, self.device) for batch in source)
         return self._run(source if self.prefetch == 0 else iter(_Prefetcher(source, self.prefetch)), epoch)
 
     def _run(self, source: Iterator, epoch: int) -> Iterator:

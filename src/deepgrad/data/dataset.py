@@ -15,7 +15,8 @@ from .. import backend
 from ..tensor import Tensor
 from .transforms import apply_batch
 
-__all__ = ["Dataset", "ArrayDataset", "TensorDataset", "Subset", "ConcatDataset", "supports_batches"]
+__all__ = ["Dataset", "IterableDataset", "ArrayDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset",
+           "ChainDataset", "supports_batches"]
 
 
 class Dataset:
@@ -32,6 +33,50 @@ class Dataset:
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
+
+
+class IterableDataset:
+    """A stream-style dataset: ``iter(dataset)`` yields the samples (no indexing, no sampler, no shuffle).
+
+    With ``DataLoader(num_workers=N)`` every worker iterates its own copy, so a dataset that should not repeat
+    itself N times splits the stream using :func:`~deepgrad.data.get_worker_info` (``id``, ``num_workers``).
+    ``a + b`` chains two streams.
+
+    Example:
+        >>> class Count(IterableDataset):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         from deepgrad.data import get_worker_info
+        ...         info = get_worker_info()
+        ...         first, step = (0, 1) if info is None else (info.id, info.num_workers)
+        ...         return iter(range(first, self.n, step))
+        >>> list(Count(5))
+        [0, 1, 2, 3, 4]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other: IterableDataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after another."""
+
+    def __init__(self, datasets) -> None:
+        self.datasets = list(datasets)
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset: expected IterableDatasets, got {type(d).__name__}")
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
 
 
 def supports_batches(dataset) -> bool:
@@ -128,6 +173,32 @@ class TensorDataset(Dataset):
     def get_batch(self, indices):
         return tuple(Tensor._wrap(t._data[_as_index_array(indices, backend.array_module(t._data))])
                      for t in self.tensors)
+
+
+class StackDataset(Dataset):
+    """Several datasets of equal length side by side: sample ``i`` is ``(a[i], b[i], ...)``, or with keyword
+    arguments a dict ``{"a": a[i], ...}``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        if args and kwargs:
+            raise ValueError("StackDataset: give the datasets either positionally (tuple samples) or by keyword "
+                             "(dict samples), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: expected at least one dataset")
+        self.datasets = args or kwargs
+        lengths = {len(d) for d in (args or kwargs.values())}
+        if len(lengths) != 1:
+            raise ValueError(f"StackDataset: every dataset needs the same length, got lengths {sorted(lengths)}")
+        self._n = lengths.pop()
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: int):
+        i = _check_index(index, self._n, "StackDataset")
+        if isinstance(self.datasets, dict):
+            return {k: d[i] for k, d in self.datasets.items()}
+        return tuple(d[i] for d in self.datasets)
 
 
 class Subset(Dataset):
