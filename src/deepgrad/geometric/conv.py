@@ -21,7 +21,7 @@ from ..nn.linear import Linear
 from ..nn.module import Module
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
-from .utils import add_self_loops, check_edge_index, scatter, softmax
+from .utils import add_self_loops, check_edge_index, gather_rows, scatter, softmax
 
 __all__ = ["MessagePassing", "gcn_norm", "gcn_conv", "gat_conv", "sage_conv", "GCNConv", "GATConv", "SAGEConv"]
 
@@ -67,9 +67,9 @@ class MessagePassing(Module):
         args = {}
         for name in inspect.signature(self.message).parameters:
             if name == "x_j":
-                args[name] = x.index_select(0, src)
+                args[name] = gather_rows(x, src)
             elif name == "x_i":
-                args[name] = x.index_select(0, dst)
+                args[name] = gather_rows(x, dst)
             elif name == "index":
                 args[name] = dst
             elif name in kwargs:
@@ -102,14 +102,15 @@ def gcn_norm(edge_index, num_nodes: int, edge_weight: Tensor | None = None, add_
         return ei, Tensor._wrap((inv[ei[0]] * w * inv[ei[1]]).astype(np.float32))
     deg = scatter(edge_weight.unsqueeze(1), ei[1], num_nodes).squeeze(1)
     inv = deg.clamp(min=1e-12).rsqrt() * (deg > 0).to(deg.dtype)
-    return ei, inv.index_select(0, ei[0]) * edge_weight * inv.index_select(0, ei[1])
+    return ei, gather_rows(inv, ei[0]) * edge_weight * gather_rows(inv, ei[1])
 
 
 def gcn_conv(x: Tensor, edge_index, edge_weight: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x_i' = Σ_{e = (j -> i)} w_e · x_j Wᵀ + b: the GCN propagation with edge weights ``w`` (from :func:`gcn_norm`)."""
     ei = check_edge_index(edge_index, x.shape[0], "gcn_conv")
     h = F.linear(x, weight)
-    out = scatter(h.index_select(0, ei[0]) * edge_weight.to(h.dtype).unsqueeze(1), ei[1], x.shape[0])
+    w = edge_weight.to(h)
+    out = scatter(gather_rows(h, ei[0]) * w.unsqueeze(1), ei[1], x.shape[0])
     return out + bias if bias is not None else out
 
 
@@ -126,10 +127,10 @@ def gat_conv(x: Tensor, edge_index, weight: Tensor, att_src: Tensor, att_dst: Te
     z = F.linear(x, weight).reshape(n, h, c)
     src, dst = ei[0], ei[1]
     a_src, a_dst = (z * att_src).sum(-1), (z * att_dst).sum(-1)          # (N, H)
-    e = F.leaky_relu(a_src.index_select(0, src) + a_dst.index_select(0, dst), negative_slope)
+    e = F.leaky_relu(gather_rows(a_src, src) + gather_rows(a_dst, dst), negative_slope)
     alpha = softmax(e, dst, n)                                            # (E, H)
     weights = F.dropout(alpha, dropout) if dropout else alpha
-    out = scatter(z.index_select(0, src) * weights.unsqueeze(-1), dst, n)  # (N, H, C)
+    out = scatter(gather_rows(z, src) * weights.unsqueeze(-1), dst, n)  # (N, H, C)
     out = out.reshape(n, h * c) if concat else out.mean(1)
     return (out + bias if bias is not None else out), alpha
 
@@ -138,7 +139,7 @@ def sage_conv(x: Tensor, edge_index, weight_l: Tensor, bias_l: Tensor | None, we
               aggr: str = "mean", normalize: bool = False) -> Tensor:
     """x_i' = W_l · aggr_{j ∈ N(i)} x_j + b_l + W_r x_i, each row divided by its L2 norm when ``normalize``."""
     ei = check_edge_index(edge_index, x.shape[0], "sage_conv")
-    out = F.linear(scatter(x.index_select(0, ei[0]), ei[1], x.shape[0], "mean" if aggr == "mean" else "sum"),
+    out = F.linear(scatter(gather_rows(x, ei[0]), ei[1], x.shape[0], "mean" if aggr == "mean" else "sum"),
                    weight_l, bias_l)
     if weight_r is not None:
         out = out + F.linear(x, weight_r)

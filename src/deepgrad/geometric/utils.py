@@ -12,15 +12,26 @@ import numpy as np
 from ..backend import array_module
 from ..tensor import Tensor
 
-__all__ = ["check_edge_index", "scatter", "degree", "add_self_loops", "remove_self_loops", "softmax",
+__all__ = ["check_edge_index", "gather_rows", "scatter", "degree", "add_self_loops", "remove_self_loops", "softmax",
            "to_undirected"]
 
 
 def _array(index, op: str) -> np.ndarray:
-    a = index._data if isinstance(index, Tensor) else np.asarray(index)
+    """The index as a host (NumPy) array: edge indices are checked and normalised on the host."""
+    a = index.detach().cpu().numpy() if isinstance(index, Tensor) else np.asarray(index)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: an index must hold integers, got dtype {a.dtype}")
     return a
+
+
+def _index_like(idx: np.ndarray, like: Tensor) -> Tensor:
+    """A host index moved to ``like``'s device (CuPy takes no NumPy index arrays)."""
+    return Tensor._wrap(array_module(like._data).asarray(idx))
+
+
+def gather_rows(x: Tensor, index) -> Tensor:
+    """x[index] along dim 0 (differentiable; the gradient is a segment sum)."""
+    return x.index_select(0, _index_like(_array(index, "gather_rows"), x))
 
 
 def check_edge_index(edge_index, num_nodes: int | None = None, op: str = "edge_index") -> np.ndarray:
@@ -54,12 +65,12 @@ def scatter(src: Tensor, index, dim_size: int, reduce: str = "sum") -> Tensor:
                          f"got shape {tuple(idx.shape)}")
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= dim_size):
         raise ValueError(f"scatter: index values must lie in [0, {dim_size}), got {int(idx.min())}..{int(idx.max())}")
-    out = src.new_zeros((dim_size,) + tuple(src.shape[1:])).index_add(0, idx, src)
+    out = src.new_zeros((dim_size,) + tuple(src.shape[1:])).index_add(0, _index_like(idx, src), src)
     if reduce in ("sum", "add"):
         return out
     if reduce == "mean":
         xp = array_module(src._data)
-        count = xp.maximum(xp.bincount(xp.asarray(idx), minlength=dim_size), 1).astype(src.dtype)
+        count = xp.asarray(np.maximum(np.bincount(idx, minlength=dim_size), 1).astype(src.dtype))
         return out / Tensor._wrap(count.reshape((dim_size,) + (1,) * (src.ndim - 1)))
     raise ValueError(f"scatter: reduce must be 'sum', 'add' or 'mean', got {reduce!r}")
 
@@ -115,11 +126,7 @@ def softmax(src: Tensor, index, num_nodes: int) -> Tensor:
     idx = _array(index, "softmax")
     xp = array_module(src._data)
     shift = xp.full((num_nodes,) + tuple(src.shape[1:]), -np.inf, dtype=src.dtype)
-    if xp is np:
-        np.maximum.at(shift, idx, src._data)
-    else:
-        import cupyx
-
-        cupyx.scatter_max(shift, xp.asarray(idx), src._data)
-    e = (src - Tensor._wrap(shift[idx])).exp()
-    return e / scatter(e, idx, num_nodes).index_select(0, idx)
+    didx = xp.asarray(idx)
+    xp.maximum.at(shift, didx, src._data)
+    e = (src - Tensor._wrap(shift[didx])).exp()
+    return e / gather_rows(scatter(e, idx, num_nodes), idx)
