@@ -263,3 +263,132 @@ def test_indexing_consumers_accumulate_in_place_correctly():
     expected = 2.0 * (weights + np.exp(2 * x.detach().numpy()))
     np.testing.assert_allclose(x.grad.numpy(), expected)
     np.testing.assert_allclose(h.grad.numpy(), 1.0)
+
+
+# ------------------------------------------------------------------------------ in-place ops in a graph
+def test_residual_add_in_place_is_recorded():
+    x = leaf(4)
+    out = x * 3.0
+    identity = x * 1.0
+    out += identity  # ResNet's `out += identity`
+    assert out.grad_fn is not None and out.grad_fn.name == "Add"
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 4.0)
+
+
+def test_relu_and_mul_in_place_and_masked_assignment_on_non_leaves():
+    x = dg.tensor([1.0, -2.0, 3.0], dtype=dg.float64, requires_grad=True)
+    h = x * 2.0
+    h.relu_()
+    h.mul_(2)
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 0.0, 4.0])
+    x.grad = None
+    h = x * 2.0
+    h[h < 0] = 0  # x[mask] = 0 on a non-leaf
+    (h * h).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [8.0, 0.0, 24.0])
+
+
+def test_in_place_with_a_tensor_operand_keeps_the_old_value_for_the_gradient():
+    x, c = leaf(3), leaf(3)
+    a = x * 1.0
+    a.mul_(c)  # d/dc needs a's old value: the node keeps a copy
+    a.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), c.detach().numpy())
+    np.testing.assert_allclose(c.grad.numpy(), x.detach().numpy())
+
+
+def test_earlier_consumers_keep_their_edges_when_a_tensor_is_rebased():
+    x = leaf(3)
+    z = x + 0.0
+    w = z + x  # recorded before the in-place op: its gradient must not pass through mul_
+    z.mul_(2)
+    (w + z).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 4.0)
+
+
+def test_overwriting_a_saved_output_raises_naming_the_op_that_saved_it():
+    x = leaf(3)
+    z = x.exp()
+    z.mul_(2)
+    with pytest.raises(RuntimeError, match=r"Exp\.backward: its output .* modified in place by mul_"):
+        z.sum().backward()
+
+
+def test_in_place_into_a_non_graph_tensor_from_a_graph_tensor_joins_the_graph():
+    w = leaf(3)
+    acc = dg.zeros(3, dtype=dg.float64)
+    acc += w * 2.0
+    assert acc.requires_grad and not acc.is_leaf
+    acc.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2.0)
+
+
+def test_in_place_on_a_view_of_a_graph_tensor_is_refused_with_the_remedy():
+    h = leaf(2, 3) * 1.0
+    v = h[0]
+    with pytest.raises(RuntimeError, match=r"view made by GetItem .* \.clone\(\)"):
+        v.add_(1.0)
+    v.clone().add_(1.0)
+
+
+def test_in_place_cannot_broadcast_its_target():
+    a = dg.zeros(3)
+    with pytest.raises(dg.ShapeError, match=r"add_: the result has shape \(2, 3\)"):
+        a += dg.ones(2, 3)
+
+
+def test_zero_fill_and_copy_in_a_graph_give_zero_gradient_to_the_old_values():
+    x, s = leaf(3), leaf(3)
+    h = x * 2.0
+    h.copy_(s)
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 0.0)
+    np.testing.assert_allclose(s.grad.numpy(), 1.0)
+    h = x * 2.0
+    h.zero_()
+    assert h.requires_grad and float(h.sum()) == 0.0
+
+
+# ----------------------------------------------------------------------------------------------- hooks
+def test_a_leaf_hook_gives_the_same_gradient_through_all_three_entry_points():
+    def make():
+        w = dg.tensor([1.0, 2.0], requires_grad=True)
+        w.register_hook(lambda g: g * 10)
+        return w, (w * w).sum()
+
+    w, y = make()
+    y.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [20.0, 40.0])
+    w, y = make()
+    y.backward(inputs=[w])
+    np.testing.assert_allclose(w.grad.numpy(), [20.0, 40.0])
+    w, y = make()
+    (g,) = dg.autograd.grad(y, [w])
+    np.testing.assert_allclose(g.numpy(), [20.0, 40.0])
+
+
+def test_a_leaf_hook_runs_once_on_the_summed_gradient():
+    x = leaf(2)
+    calls = []
+    x.register_hook(lambda g: calls.append(g.numpy().copy()))
+    (x * 2.0 + x * 3.0).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], 5.0)
+
+
+@pytest.mark.parametrize("bad,match", [
+    (lambda g: g.numpy(), r"returned a ndarray; a hook must return None or a Tensor"),
+    (lambda g: g.sum(), r"returned a Tensor of shape \(\), .* gradient it replaces has shape \(3,\)"),
+    (lambda g: g.float(), r"dtype float32 .* dtype float64"),
+])
+def test_hook_results_are_validated_naming_the_tensor(bad, match):
+    x = leaf(3)
+    x.register_hook(bad)
+    with pytest.raises((TypeError, RuntimeError), match=match):
+        (x * 2.0).sum().backward()
+    h = leaf(3) * 2.0
+    h.register_hook(bad)
+    with pytest.raises((TypeError, RuntimeError), match="registered on the output of Mul"):
+        h.sum().backward()

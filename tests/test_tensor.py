@@ -128,3 +128,16 @@ def test_cuda_roundtrip_and_backward(device):
     assert x.grad.device == device and w.grad.shape == (3, 2)
     ref = (x.detach().cpu().numpy() @ w.detach().cpu().numpy()).clip(0).sum()
     np.testing.assert_allclose(loss.item(), ref, rtol=1e-5)
+
+
+def test_ragged_list_names_itself_and_the_shape_found():
+    with pytest.raises(TypeError, match=r"tensor: .* ragged: at depth 1 the sequences have lengths \[2, 3\] "
+                                        r"\(shape found so far \(2,\)\)"):
+        dg.tensor([[1, 2], [3, 4, 5]])
+    with pytest.raises(TypeError, match=r"at depth 1 some entries are sequences and some are numbers"):
+        dg.tensor([[1, 2], 3])
+
+
+def test_tensor_methods_live_in_the_class():
+    for name in ("__add__", "relu", "sum", "add_", "relu_", "__setitem__", "masked_fill_"):
+        assert name in vars(dg.Tensor), name

@@ -25,6 +25,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module
 from ..backends import cpu as _cpu
+from ..promotion import require_same_dtype
 from ..tensor import Tensor
 from . import cpu_kernels as K
 from ._util import ShapeError
@@ -286,6 +287,7 @@ def _conv(n, x, weight, bias, stride, padding, dilation, groups):
     if c != cin_g * groups:
         raise ShapeError(f"{op}: input {tuple(x.shape)} has {c} channels but weight {tuple(weight.shape)} expects "
                          f"{cin_g * groups} (in_channels/groups={cin_g} × groups={groups})")
+    require_same_dtype(op, input=x, weight=weight, bias=bias if isinstance(bias, Tensor) else None)
     kernel = tuple(weight.shape[2:])
     stride = ntuple(stride, n, "stride", op)
     dilation = ntuple(dilation, n, "dilation", op)
@@ -360,6 +362,7 @@ def _conv_transpose(n, x, weight, bias, stride, padding, output_padding, groups,
     if x.shape[1] != cin:
         raise ShapeError(f"{op}: input {tuple(x.shape)} has {x.shape[1]} channels but weight {tuple(weight.shape)} "
                          f"expects {cin}")
+    require_same_dtype(op, input=x, weight=weight, bias=bias if isinstance(bias, Tensor) else None)
     kernel = tuple(weight.shape[2:])
     stride = ntuple(stride, n, "stride", op)
     dilation = ntuple(dilation, n, "dilation", op)

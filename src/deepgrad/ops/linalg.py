@@ -6,6 +6,7 @@ import string
 from .. import parallel
 from ..autograd.function import Function
 from ..backend import array_module
+from ..promotion import require_same_dtype
 from ..tensor import Tensor
 from ._util import ShapeError, describe
 from .elementwise import _check_devices
@@ -73,8 +74,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         except ValueError:
             raise ShapeError(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions {tuple(a.shape[:-2])} "
                              f"and {tuple(b.shape[:-2])} do not broadcast") from None
-    if a.dtype != b.dtype:
-        raise TypeError(f"matmul: operands have different dtypes {a.dtype} and {b.dtype}; convert one with .to()")
+    require_same_dtype("matmul", input=a, other=b)
     return MatMul()(a, b)
 
 

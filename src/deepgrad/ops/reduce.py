@@ -169,7 +169,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Π x over one ``dim`` (or all)."""
     axis = None if dim is None else normalize_dim(dim, x.ndim, "prod")
-    return Prod(axis, keepdim)(x)
+    return Prod(axis, keepdim)(x.long() if x.dtype.kind in "bui" else x)
 
 
 def _extreme(x, dim, keepdim, is_max, name):
@@ -277,7 +277,7 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
 
 def cumsum(x: Tensor, dim: int) -> Tensor:
     """Running sums along ``dim``; the gradient is the reversed running sum of g."""
-    return CumSum(normalize_dim(dim, x.ndim, "cumsum"))(x)
+    return CumSum(normalize_dim(dim, x.ndim, "cumsum"))(x.long() if x.dtype.kind in "bui" else x)
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import builtins
+import functools
 
 from ..autograd.function import Function
 from ..backend import array_module
+from ..promotion import promote_types
 from ..tensor import Tensor
 from ._util import DeviceError, ShapeError, normalize_dim, normalize_dims
 
@@ -222,7 +224,6 @@ def cat(tensors, dim: int = 0) -> Tensor:
         raise ValueError("cat: expected a non-empty sequence of tensors")
     first = tensors[0]
     d = normalize_dim(dim, first.ndim, "cat")
-    dt = first.dtype
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"cat: item {i} is a {type(t).__name__}, expected a Tensor")
@@ -231,11 +232,10 @@ def cat(tensors, dim: int = 0) -> Tensor:
                              f"{tuple(first.shape)} but item {i} is {tuple(t.shape)}")
         if t.device != first.device:
             raise DeviceError(f"cat: item 0 is on {first.device} but item {i} is on {t.device}")
-        if t.dtype != dt:
-            raise TypeError(f"cat: item 0 has dtype {dt} but item {i} has {t.dtype}; convert them with .to(dtype)")
     if len(tensors) == 1:
         return tensors[0]
-    return Cat(d)(*tensors)
+    dt = functools.reduce(promote_types, [t.dtype for t in tensors])
+    return Cat(d)(*[t if t.dtype == dt else t.to(dt) for t in tensors])
 
 
 concatenate = cat

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ... import ops, parallel
 from ...autograd.function import Function
 from ...ops._util import ShapeError
+from ...promotion import require_same_dtype
 from ...tensor import Tensor
 from ._checks import check_float
 
@@ -44,9 +45,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: input shape {tuple(input.shape)} does not fit weight shape {tuple(weight.shape)}; "
                          f"expected input with last dimension {weight.shape[-1] if weight.ndim else '?'}")
-    if input.dtype != weight.dtype:
-        raise TypeError(f"linear: input dtype {input.dtype} differs from weight dtype {weight.dtype}; convert the "
-                        f"input with .to({weight.dtype}) or the module with .to(dtype)")
+    require_same_dtype("linear", input=input, weight=weight, bias=bias)
     if bias is None:
         return _Linear()(input, weight)
     return _Linear()(input, weight, bias)
