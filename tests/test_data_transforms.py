@@ -133,3 +133,16 @@ def test_batch_transforms_on_gpu(device):
               RandomCrop(6, padding=1, generator=0), Normalize(0.5, 0.2)):
         out = t.batch(x)
         assert out.device == x.device and out.shape[:2] == (4, 1)
+
+
+def test_warp_affine_identity_translation_and_size():
+    from deepgrad.data.transforms import warp_affine
+
+    a = np.arange(2 * 3 * 5 * 6, dtype=np.float32).reshape(2, 3, 5, 6)
+    identity = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    np.testing.assert_allclose(warp_affine(a, identity[None]), a)
+    shift = np.array([[1.0, 0, -2], [0, 1.0, -1]])  # output (i, j) reads source (i - 1, j - 2)
+    out = warp_affine(a, np.stack([shift, identity]), "nearest", fill=-1)
+    assert np.array_equal(out[0, :, 1:, 2:], a[0, :, :-1, :-2]) and (out[0, :, 0] == -1).all()
+    assert np.array_equal(out[1], a[1])
+    assert warp_affine(a, identity[None], size=(3, 4)).shape == (2, 3, 3, 4)

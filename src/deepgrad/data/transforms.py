@@ -26,7 +26,7 @@ from ..tensor import Tensor
 from ._random import SeedLike, current_rng, resolve_seed, rng_for
 
 __all__ = ["Transform", "Compose", "ToTensor", "Normalize", "RandomCrop", "RandomShift", "RandomHorizontalFlip",
-           "RandomRotation", "Lambda", "apply_batch", "rotate"]
+           "RandomRotation", "Lambda", "apply_batch", "rotate", "warp_affine"]
 
 
 def _unwrap(x):
@@ -271,21 +271,42 @@ class RandomRotation(_RandomTransform):
 
 def rotate(a, degrees, interpolation: str = "bilinear", fill: float = 0):
     """Rotate each image of the batch ``a`` (N, ..., H, W) counter-clockwise by ``degrees[n]`` about its centre."""
+    theta = np.deg2rad(np.asarray(degrees, dtype=np.float64)).reshape(-1)
+    h, w = a.shape[-2:]
+    cos, sin = np.cos(theta), np.sin(theta)
+    cx, cy = w / 2, h / 2
+    # output (x, y) -> source: rotated about the centre (y points down, so this turns the picture anticlockwise)
+    inverse = np.stack([np.stack([cos, -sin, cx - cos * cx + sin * cy], -1),
+                        np.stack([sin, cos, cy - sin * cx - cos * cy], -1)], 1)
+    return warp_affine(a, inverse, interpolation, fill)
+
+
+def warp_affine(a, inverse, interpolation: str = "bilinear", fill: float = 0, size: tuple[int, int] | None = None):
+    """Resample each image of ``a`` (N, ..., H, W) through the affine map ``inverse[n]`` (N, 2, 3).
+
+    Output pixel ``(i, j)`` takes the source value at ``inverse @ (j + 0.5, i + 0.5, 1)``, in coordinates where
+    pixel ``(r, c)`` covers ``[c, c + 1) x [r, r + 1)`` (Pillow's and ``grid_sample(align_corners=False)``'s),
+    by ``"bilinear"`` or ``"nearest"`` interpolation; points outside the source read ``fill``. ``size`` is the
+    output ``(H, W)`` (default: the input's).
+    """
     xp = backend.array_module(a)
     n, (h, w) = a.shape[0], a.shape[-2:]
-    theta = xp.asarray(np.deg2rad(np.asarray(degrees, dtype=np.float64)), dtype=np.float32)[:, None, None]
-    cos, sin = xp.cos(theta), xp.sin(theta)
-    cy, cx = (h - 1) / 2, (w - 1) / 2
-    yo = (cy - xp.arange(h, dtype=np.float32))[None, :, None]  # y points up
-    xo = (xp.arange(w, dtype=np.float32) - cx)[None, None, :]
-    # source = R(-theta) (xo, yo), back in row/column units; clipping to one pixel outside keeps far points on fill
-    src_i = xp.clip(cy - (-sin * xo + cos * yo), -1, h).reshape(n, h * w)
-    src_j = xp.clip(cx + (cos * xo + sin * yo), -1, w).reshape(n, h * w)
+    oh, ow = size or (h, w)
+    m = xp.asarray(np.asarray(inverse, dtype=np.float64).reshape(-1, 2, 3), dtype=np.float32)
+    if m.shape[0] == 1 and n > 1:
+        m = xp.broadcast_to(m, (n, 2, 3))
+    x = (xp.arange(ow, dtype=np.float32) + 0.5)[None, None, :]
+    y = (xp.arange(oh, dtype=np.float32) + 0.5)[None, :, None]
+    col = m[:, 0, 0, None, None] * x + m[:, 0, 1, None, None] * y + m[:, 0, 2, None, None] - 0.5
+    row = m[:, 1, 0, None, None] * x + m[:, 1, 1, None, None] * y + m[:, 1, 2, None, None] - 0.5
+    # clipping to one pixel outside keeps far points on fill
+    src_i = xp.clip(row, -1, h).reshape(n, oh * ow)
+    src_j = xp.clip(col, -1, w).reshape(n, oh * ow)
     wp = w + 3  # padded by 1 before and 2 after, so (i0 + 1, j0 + 1) of a clipped coordinate stays inside
     planes = xp.pad(a.reshape(n, -1, h, w).astype(np.float32), [(0, 0), (0, 0), (1, 2), (1, 2)],
                     constant_values=fill).reshape(n, -1, (h + 3) * wp)
     if interpolation == "nearest":
-        i, j = xp.floor(src_i + 0.5).astype(np.int64), xp.floor(src_j + 0.5).astype(np.int64)
+        i, j = xp.rint(src_i).astype(np.int64), xp.rint(src_j).astype(np.int64)  # ties to even, as grid_sample
         out = _gather(planes, (i + 1) * wp + j + 1)
     else:
         i0, j0 = xp.floor(src_i), xp.floor(src_j)
@@ -294,7 +315,7 @@ def rotate(a, degrees, interpolation: str = "bilinear", fill: float = 0):
         top = (1 - dj) * _gather(planes, k) + dj * _gather(planes, k + 1)
         bottom = (1 - dj) * _gather(planes, k + wp) + dj * _gather(planes, k + wp + 1)
         out = (1 - di) * top + di * bottom
-    out = out.reshape(a.shape)
+    out = out.reshape((*a.shape[:-2], oh, ow))
     if a.dtype.kind in "iub":
         out = xp.rint(out)
         if a.dtype.kind != "b":
