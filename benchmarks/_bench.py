@@ -59,6 +59,9 @@ def main(script: str, description: str, build_rows, extra_args=None) -> None:
         rows = build_rows(args, args.side)
         out = {}
         for name, fn, number, *scale in rows:
+            if isinstance(fn, (int, float)):  # a measured figure (e.g. memory), reported as it is
+                out[name] = float(fn)
+                continue
             out[name] = best_ms(fn, args.rounds, number) * (scale[0] if scale else 1.0) if fn is not None else None
         print(MARK + json.dumps(out), flush=True)
         return
@@ -86,5 +89,9 @@ def main(script: str, description: str, build_rows, extra_args=None) -> None:
         a_s = f"{a:10.2f}" if a is not None else f"{'-':>10s}"
         b_s = f"{b:10.2f}" if b is not None else f"{'-':>10s}"
         r_s = f"{a / b:7.2f}" if a is not None and b else f"{'-':>7s}"
-        pairs = "  " + " ".join(f"{x / y:.2f}" for x, y in zip(ours, theirs)) if a is not None and b else ""
+        ratios = sorted(x / y for x, y in zip(ours, theirs)) if a is not None and b else []
+        pairs = "  " + " ".join(f"{x / y:.2f}" for x, y in zip(ours, theirs)) if ratios else ""
+        if ratios:
+            mid = len(ratios) // 2
+            pairs += f"  (median {(ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2):.2f})"
         print(f"{n:{width}s} {a_s} {b_s} {r_s}{pairs}", flush=True)

@@ -144,3 +144,143 @@ def test_lstm_learns_to_remember_the_first_input():
         loss.backward()
         opt.step()
     assert loss.item() < 0.1
+
+
+# ------------------------------------------------------------------------ PyTorch parity (fixture, no torch import)
+FIXTURE = np.load(__import__("os").path.join(__import__("os").path.dirname(__file__), "fixtures",
+                                              "sequence_torch.npz"), allow_pickle=False)
+
+
+def _from_fixture(name, module):
+    sd = {k.split("/sd/")[1]: dg.tensor(FIXTURE[k]) for k in FIXTURE.files if k.startswith(f"{name}/sd/")}
+    module = module.double()
+    module.load_state_dict(sd)
+    inputs = [dg.tensor(FIXTURE[k]) for k in sorted(k for k in FIXTURE.files if k.startswith(f"{name}/in"))]
+    return module, inputs
+
+
+def _check_against_fixture(name, module, outs, inputs, grad_inputs):
+    sum(o.sin().sum() * (k + 1) for k, o in enumerate(outs)).backward()
+    for k, o in enumerate(outs):
+        np.testing.assert_allclose(o.detach().numpy(), FIXTURE[f"{name}/out{k}"], atol=1e-10, err_msg=f"out{k}")
+    for i in grad_inputs:
+        np.testing.assert_allclose(inputs[i].grad.numpy(), FIXTURE[f"{name}/gin{i}"], atol=1e-10)
+    for k, p in module.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), FIXTURE[f"{name}/grad/{k}"], atol=1e-10, err_msg=k)
+
+
+@pytest.mark.parametrize("name, make, grad_inputs", [
+    ("lstm_bi2_bf", lambda: nn.LSTM(4, 6, num_layers=2, bidirectional=True, batch_first=True), (0, 1, 2)),
+    ("lstm_proj", lambda: nn.LSTM(4, 6, proj_size=3), (0,)),
+    ("gru_bi2", lambda: nn.GRU(4, 5, num_layers=2, bidirectional=True), (0, 1)),
+    ("rnn_relu_nobias", lambda: nn.RNN(4, 5, nonlinearity="relu", bias=False), (0,)),
+    ("rnn_tanh_bi", lambda: nn.RNN(4, 5, bidirectional=True, batch_first=True), (0,)),
+])
+def test_outputs_and_gradients_equal_pytorchs(name, make, grad_inputs):
+    module, inputs = _from_fixture(name, make())
+    for i in grad_inputs:
+        inputs[i].requires_grad = True
+    if name == "lstm_bi2_bf":
+        out, (h, c) = module(inputs[0], (inputs[1], inputs[2]))
+        outs = [out, h, c]
+    else:
+        out, h = module(*inputs)
+        outs = [out, *h] if isinstance(h, tuple) else [out, h]
+    _check_against_fixture(name, module, outs, inputs, grad_inputs)
+
+
+def test_packed_sequences_equal_pytorchs():
+    rnn_utils = nn.utils.rnn
+    lengths = FIXTURE["packed_lstm/lengths"]
+    for name, make in (("packed_lstm", lambda: nn.LSTM(4, 3, bidirectional=True)),
+                       ("packed_gru", lambda: nn.GRU(4, 3, num_layers=2))):
+        module, (x,) = _from_fixture(name, make())
+        x.requires_grad = True
+        p = rnn_utils.pack_padded_sequence(x, lengths, enforce_sorted=False)
+        out, h = module(p)
+        assert isinstance(out, rnn_utils.PackedSequence)
+        if name == "packed_lstm":
+            outs = [rnn_utils.pad_packed_sequence(out)[0], h[0], h[1], out.data]
+        else:
+            outs = [rnn_utils.pad_packed_sequence(out, batch_first=True)[0], h]
+        _check_against_fixture(name, module, outs, [x], (0,))
+
+
+def test_pack_pad_roundtrip_and_helpers():
+    rnn_utils = nn.utils.rnn
+    seqs = [dg.randn(4, 2), dg.randn(2, 2), dg.randn(3, 2)]
+    padded = rnn_utils.pad_sequence(seqs, batch_first=True, padding_value=-1.0)
+    assert padded.shape == (3, 4, 2) and (padded.numpy()[1, 2:] == -1).all()
+    packed = rnn_utils.pack_sequence(seqs, enforce_sorted=False)
+    assert packed.batch_sizes.tolist() == [3, 3, 2, 1] and packed.data.shape == (9, 2)
+    back, lengths = rnn_utils.pad_packed_sequence(packed, batch_first=True, total_length=6)
+    assert back.shape == (3, 6, 2) and lengths.tolist() == [4, 2, 3]
+    for s, u in zip(seqs, rnn_utils.unpack_sequence(packed)):
+        np.testing.assert_array_equal(s.numpy(), u.numpy())
+    with pytest.raises(ValueError, match="sorted in decreasing order"):
+        rnn_utils.pack_padded_sequence(dg.randn(4, 3, 2), [2, 4, 1])
+    with pytest.raises(ValueError, match="exceeds the 4 steps"):
+        rnn_utils.pack_padded_sequence(dg.randn(4, 2, 2), [5, 1])
+
+
+@pytest.mark.parametrize("mode, cls", [("LSTM", nn.LSTM), ("GRU", nn.GRU), ("RNN_TANH", nn.RNN)])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("packed", [False, True])
+def test_fused_layer_equals_the_unrolled_reference(mode, cls, batch_first, packed):
+    """The fused kernel (several row blocks: batch 20) against the step-by-step composition of the cell equations."""
+    from deepgrad.nn.recurrent import multi_layer_rnn
+
+    n = 20
+    m = cls(3, 4, num_layers=2, bidirectional=True, batch_first=batch_first).double()
+    x = dg.randn(*((n, 5, 3) if batch_first else (5, n, 3)), dtype=dg.float64, requires_grad=True)
+    weights = [getattr(m, k) for k in m._flat_weights_names]
+    h0 = dg.randn(4, n, 4, dtype=dg.float64, requires_grad=True)
+    c0 = dg.randn(4, n, 4, dtype=dg.float64, requires_grad=True)
+    hx = (h0, c0) if mode == "LSTM" else h0
+    lengths = np.resize([5, 3, 1, 4], n) if packed else None
+    results = []
+    for fused in (True, False):
+        out, h = multi_layer_rnn(mode, x, hx, weights, 2, True, batch_first, 0.0, False, True, lengths=lengths,
+                                 fused=fused)
+        hs = list(h) if mode == "LSTM" else [h]
+        (out.sin().sum() + sum((s * s).sum() for s in hs)).backward()
+        leaves = [x, h0] + ([c0] if mode == "LSTM" else []) + weights
+        results.append([out.detach().numpy()] + [t.grad.numpy().copy() for t in leaves])
+        for t in leaves:
+            t.grad = None
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+def test_double_backward_through_the_fused_layer():
+    """create_graph=True: the fused node's backward differentiates the unrolled reference, so grad-of-grad works."""
+    m = nn.GRU(2, 3).double()
+    x = dg.randn(4, 2, 2, dtype=dg.float64, requires_grad=True)
+    out, _ = m(x)
+    (gx,) = dg.autograd.grad(out.sum(), [x], create_graph=True)
+    (gx * gx).sum().backward()
+    w = m.weight_hh_l0.grad.numpy().copy()
+    from deepgrad.nn.recurrent import multi_layer_rnn
+
+    m.zero_grad()
+    weights = [getattr(m, k) for k in m._flat_weights_names]
+    out, _ = multi_layer_rnn("GRU", x, dg.zeros(1, 2, 3, dtype=dg.float64), weights, fused=False)
+    (gx,) = dg.autograd.grad(out.sum(), [x], create_graph=True)
+    (gx * gx).sum().backward()
+    np.testing.assert_allclose(w, m.weight_hh_l0.grad.numpy(), atol=1e-12)
+
+
+def test_proj_size_names_flatten_parameters_and_errors():
+    m = nn.LSTM(3, 6, proj_size=2, num_layers=2)
+    shapes = {k: tuple(v.shape) for k, v in m.state_dict().items()}
+    assert shapes["weight_hr_l0"] == (2, 6) and shapes["weight_hh_l1"] == (24, 2) and shapes["weight_ih_l1"] == (24, 2)
+    m.flatten_parameters()
+    out, (h, c) = m(dg.randn(5, 4, 3))
+    assert out.shape == (5, 4, 2) and h.shape == (2, 4, 2) and c.shape == (2, 4, 6)
+    assert len(m.all_weights) == 2 and len(m.all_weights[0]) == 5
+    with pytest.raises(ValueError, match="proj_size must be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="proj_size is only supported by LSTM"):
+        nn.RNNBase("GRU", 3, 4, proj_size=2)
+    with pytest.raises(TypeError, match="expected input as a Tensor or a PackedSequence"):
+        nn.GRU(3, 4)([1, 2, 3])

@@ -92,3 +92,59 @@ def gru_seq_ref(x, h0, wi, wh, bi, bh):
 
 case("gru", gru_seq, [(B, L, I2), (1, B, H2), (3 * H2, I2), (3 * H2, H2), (3 * H2,), (3 * H2,)], gru_seq_ref,
      variant="batch-first")
+
+
+# ------------------------------------------------------------------ the fused layers of deepgrad.ops.recurrence
+from deepgrad.ops.recurrence import recurrent_layer  # noqa: E402
+
+
+def _layer(mode, reverse=False, batch_first=False, lengths=None, proj=False):
+    def fn(x, h0, *rest):
+        c0 = None
+        if mode == "LSTM":
+            c0, rest = rest[0], rest[1:]
+        w_hr = rest[4] if proj else None
+        out, hn, cn = recurrent_layer(mode, x, h0, c0, *rest[:4], w_hr=w_hr, reverse=reverse,
+                                      batch_first=batch_first, lengths=lengths)
+        return (out, hn) if cn is None else (out, hn, cn)
+    return fn
+
+
+def _ref_layer(mode, reverse=False, batch_first=False, lengths=None, proj=False):
+    """NumPy reference of one layer and direction, step by step."""
+    def ref(x, h0, *rest):
+        c = None
+        if mode == "LSTM":
+            c, rest = rest[0], rest[1:]
+        wi, wh, bi, bh = rest[:4]
+        wr = rest[4] if proj else None
+        xs = x.swapaxes(0, 1) if batch_first else x
+        h, outs = h0, [None] * len(xs)
+        for t in (range(len(xs) - 1, -1, -1) if reverse else range(len(xs))):
+            if mode == "LSTM":
+                h1, c1 = lstm_ref(xs[t], h, c, wi, wh, bi, bh)
+                h1 = h1 if wr is None else h1 @ wr.T
+            elif mode == "GRU":
+                h1, c1 = gru_ref(xs[t], h, wi, wh, bi, bh), None
+            else:
+                h1, c1 = rnn_ref(xs[t], h, wi, wh, bi, bh, act=lambda v: np.maximum(v, 0)), None
+            m = np.ones((len(h), 1)) if lengths is None else (lengths > t)[:, None].astype(float)
+            h = m * h1 + (1 - m) * h
+            c = None if c1 is None else m * c1 + (1 - m) * c
+            outs[t] = h1 * m
+        out = np.stack(outs, 1 if batch_first else 0)
+        return (out, h) if c is None else (out, h, c)
+    return ref
+
+
+T, NB, IN, HID, PRJ = 4, 3, 2, 3, 2
+LENS = np.array([4, 2, 3])
+case("recurrent_layer", _layer("GRU", reverse=True, batch_first=True),
+     [(NB, T, IN), (NB, HID), (3 * HID, IN), (3 * HID, HID), (3 * HID,), (3 * HID,)],
+     _ref_layer("GRU", reverse=True, batch_first=True), variant="gru-reverse-batch-first")
+case("recurrent_layer", _layer("RNN_RELU", lengths=LENS),
+     [(T, NB, IN), (NB, HID), (HID, IN), (HID, HID), (HID,), (HID,)],
+     _ref_layer("RNN_RELU", lengths=LENS), variant="rnn-relu-packed")
+case("recurrent_layer", _layer("LSTM", reverse=True, lengths=LENS, proj=True),
+     [(T, NB, IN), (NB, PRJ), (NB, HID), (4 * HID, IN), (4 * HID, PRJ), (4 * HID,), (4 * HID,), (PRJ, HID)],
+     _ref_layer("LSTM", reverse=True, lengths=LENS, proj=True), variant="lstm-proj-reverse-packed")

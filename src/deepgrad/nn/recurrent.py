@@ -1,62 +1,47 @@
 """Recurrent layers: ``RNNCell``, ``LSTMCell``, ``GRUCell`` (one time step) and ``RNN``, ``LSTM``, ``GRU`` (whole
-sequences, stacked and optionally bidirectional), composed from existing ops.
+sequences, stacked and optionally bidirectional, variable-length batches as ``PackedSequence``).
 
 A recurrent layer applies one cell at every step, h_t = cell(x_t, h_{t−1}); backpropagation through time is
-ordinary backprop through the unrolled loop. The input projection W_ih x_t of all steps is one matrix product
-before the loop, so only the h_{t−1} → h_t part is sequential. Truncated BPTT is ``h = h.detach()`` between chunks.
+backprop through the unrolled loop. The step equations live in :mod:`deepgrad.ops.recurrence`, which also holds the
+fused layer (one graph node per layer and direction, with a hand-written backward through time) that ``RNN``,
+``LSTM`` and ``GRU`` run on. Truncated BPTT is ``h = h.detach()`` between chunks.
 
 Parameter names, shapes, gate order and initialisation are PyTorch's, so state dicts are interchangeable.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Sequence
 
 from .. import ops
 from ..creation import empty, zeros
 from ..ops._util import ShapeError
+from ..ops.recurrence import gru_step, lstm_step, recurrent_layer, reference_layer, rnn_step
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from ._validate import positive_int, probability
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
-__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]
+__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU", "multi_layer_rnn"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 # ------------------------------------------------------------------------------------------- one time step
-# The step functions take the input part of the pre-activations (gi = W_ih x + b_ih, maybe + b_hh) already computed.
-def _rnn_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, act: Callable) -> Tensor:
-    return act(gi + F.linear(h, w_hh, b_hh))
-
-
-def _lstm_step(gi: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
-    i, f, g, o = (gi + F.linear(h, w_hh, b_hh)).chunk(4, -1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
-
-
-def _gru_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
-    ir, iz, in_ = gi.chunk(3, -1)
-    hr, hz, hn = F.linear(h, w_hh, b_hh).chunk(3, -1)
-    r, z = (ir + hr).sigmoid(), (iz + hz).sigmoid()
-    n = (in_ + r * hn).tanh()
-    return n + z * (h - n)  # = (1 − z) ⊙ n + z ⊙ h
-
-
 def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,  # noqa: A002
                   b_hh: Tensor | None = None) -> Tensor:
     """h' = tanh(W_ih x + b_ih + W_hh h + b_hh)."""
-    return _rnn_step(F.linear(input, w_ih, b_ih), hx, w_hh, b_hh, ops.tanh)
+    return rnn_step(F.linear(input, w_ih, b_ih), hx, w_hh, b_hh, "tanh")
 
 
 def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,  # noqa: A002
                   b_hh: Tensor | None = None) -> Tensor:
     """h' = relu(W_ih x + b_ih + W_hh h + b_hh)."""
-    return _rnn_step(F.linear(input, w_ih, b_ih), hx, w_hh, b_hh, ops.relu)
+    return rnn_step(F.linear(input, w_ih, b_ih), hx, w_hh, b_hh, "relu")
 
 
 def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor,  # noqa: A002
@@ -65,52 +50,38 @@ def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tens
 
     Returns (h', c').
     """
-    return _lstm_step(F.linear(input, w_ih, b_ih), hx[0], hx[1], w_hh, b_hh)
+    return lstm_step(F.linear(input, w_ih, b_ih), hx[0], hx[1], w_hh, b_hh)
 
 
 def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,  # noqa: A002
              b_hh: Tensor | None = None) -> Tensor:
     """r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h."""
-    return _gru_step(F.linear(input, w_ih, b_ih), hx, w_hh, b_hh)
+    return gru_step(F.linear(input, w_ih, b_ih), hx, w_hh, b_hh)
 
 
 # ------------------------------------------------------------------------------------------- whole sequences
-def _direction(mode: str, gi: Tensor, h: Tensor, c: Tensor | None, w_hh: Tensor, b_hh: Tensor | None,
-               reverse: bool) -> tuple[list, Tensor, Tensor | None]:
-    """Run one direction of one layer over the precomputed input projections gi (L, N, G·H)."""
-    steps = list(gi.unbind(0))
-    order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
-    outs: list = [None] * len(steps)
-    for t in order:
-        if mode == "LSTM":
-            h, c = _lstm_step(steps[t], h, c, w_hh, None)
-        elif mode == "GRU":
-            h = _gru_step(steps[t], h, w_hh, b_hh)
-        else:
-            h = _rnn_step(steps[t], h, w_hh, None, ops.tanh if mode == "RNN_TANH" else ops.relu)
-        outs[t] = h
-    return outs, h, c
-
-
 def multi_layer_rnn(mode: str, input: Tensor, hx, weights: Sequence[Tensor], num_layers: int = 1,  # noqa: A002
                     bias: bool = True, batch_first: bool = False, dropout: float = 0.0, training: bool = False,
-                    bidirectional: bool = False):
+                    bidirectional: bool = False, proj_size: int = 0, lengths=None, fused: bool = True):
     """The computation of ``RNN``/``LSTM``/``GRU`` as a function of its weights (the modules call it).
 
     Args:
         mode: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'.
         input: (L, N, I), or (N, L, I) with ``batch_first``, batched only.
-        hx: h_0 (D·num_layers, N, H), or (h_0, c_0) for LSTM.
-        weights: per layer and direction (reverse after forward): w_ih, w_hh[, b_ih, b_hh] — PyTorch's order.
+        hx: h_0 (D·num_layers, N, P), or (h_0, c_0) for LSTM with c_0 (D·num_layers, N, H); P = proj_size or H.
+        weights: per layer and direction (reverse after forward): w_ih, w_hh[, b_ih, b_hh][, w_hr] — PyTorch's order.
+        lengths: NumPy ints (N,): sequence b is valid for its first lengths[b] steps (see ``PackedSequence``).
+        fused: one fused node per layer and direction (default), or the reference unrolled step by step.
 
     Returns:
-        (output (L, N, D·H) (or batch-first), h_n) with h_n (D·num_layers, N, H), or (h_n, c_n) for LSTM.
+        (output (L, N, D·P) (or batch-first), h_n) with h_n (D·num_layers, N, P), or (h_n, c_n) for LSTM.
     """
-    x = input.transpose(0, 1) if batch_first else input
-    per = 4 if bias else 2
+    layer_fn = recurrent_layer if fused else reference_layer
+    per = (4 if bias else 2) + (1 if proj_size else 0)
     dirs = 2 if bidirectional else 1
     h0, c0 = (hx[0], hx[1]) if mode == "LSTM" else (hx, None)
+    x = input
     hs, cs = [], []
     for layer in range(num_layers):
         if layer > 0 and dropout > 0 and training:
@@ -121,18 +92,15 @@ def multi_layer_rnn(mode: str, input: Tensor, hx, weights: Sequence[Tensor], num
             w = list(weights[k * per:(k + 1) * per])
             w_ih, w_hh = w[0], w[1]
             b_ih, b_hh = (w[2], w[3]) if bias else (None, None)
-            # fold b_hh into the all-steps projection, except for GRU where it sits inside r ⊙ (W_hn h + b_hn)
-            fused = b_ih + b_hh if bias and mode != "GRU" else b_ih
-            gi = F.linear(x, w_ih, fused)
-            seq, h, c = _direction(mode, gi, h0[k], None if c0 is None else c0[k], w_hh,
-                                   b_hh if mode == "GRU" else None, reverse=d == 1)
-            outs.append(ops.stack(seq, 0))
+            w_hr = w[-1] if proj_size else None
+            out, h, c = layer_fn(mode, x, h0[k], None if c0 is None else c0[k], w_ih, w_hh, b_ih, b_hh, w_hr,
+                                 reverse=d == 1, batch_first=batch_first, lengths=lengths)
+            outs.append(out)
             hs.append(h)
             cs.append(c)
         x = outs[0] if dirs == 1 else ops.cat(outs, -1)
-    out = x.transpose(0, 1) if batch_first else x
     h_n = ops.stack(hs, 0)
-    return (out, (h_n, ops.stack(cs, 0))) if mode == "LSTM" else (out, h_n)
+    return (x, (h_n, ops.stack(cs, 0))) if mode == "LSTM" else (x, h_n)
 
 
 # ------------------------------------------------------------------------------------------- modules
@@ -314,12 +282,13 @@ class RNNBase(Module):
     """Stacked, optionally bidirectional recurrent layers; see ``RNN``, ``LSTM`` and ``GRU``.
 
     Parameters per layer k and direction (suffix '' forward, '_reverse' backward), registered in PyTorch's order:
-    weight_ih_l{k} (G·H, I_k), weight_hh_l{k} (G·H, H), bias_ih_l{k}, bias_hh_l{k} (G·H,), with I_0 = input_size
-    and I_k = D·H above; all U(−1/√H, 1/√H).
+    weight_ih_l{k} (G·H, I_k), weight_hh_l{k} (G·H, P), bias_ih_l{k}, bias_hh_l{k} (G·H,) and, for an LSTM with
+    ``proj_size`` P > 0, weight_hr_l{k} (P, H); I_0 = input_size and I_k = D·P above (P = H without projection);
+    all U(−1/√H, 1/√H).
     """
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
                  device=None, dtype=None) -> None:
         super().__init__()
         name = {"RNN_TANH": "RNN", "RNN_RELU": "RNN"}.get(mode, mode)
@@ -331,15 +300,29 @@ class RNNBase(Module):
         self.batch_first = bool(batch_first)
         self.dropout = probability(name, "dropout", dropout)
         self.bidirectional = bool(bidirectional)
+        if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(f"{name}: proj_size must be a non-negative integer, got {proj_size!r}")
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{name}: proj_size is only supported by LSTM, got proj_size={proj_size}")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size must be smaller than hidden_size, got proj_size={proj_size} and "
+                             f"hidden_size={hidden_size}")
+        self.proj_size = proj_size
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name}: dropout={dropout} acts between recurrent layers only, and num_layers=1 has none",
+                          stacklevel=3)
         g = _GATES[mode] * hidden_size
+        out = proj_size or hidden_size
         dirs = 2 if bidirectional else 1
         self._flat_weights_names = []
         for layer in range(num_layers):
-            in_size = input_size if layer == 0 else hidden_size * dirs
+            in_size = input_size if layer == 0 else out * dirs
             for suffix in ("", "_reverse")[:dirs]:
-                shapes = {"weight_ih": (g, in_size), "weight_hh": (g, hidden_size)}
+                shapes = {"weight_ih": (g, in_size), "weight_hh": (g, out)}
                 if bias:
                     shapes.update(bias_ih=(g,), bias_hh=(g,))
+                if proj_size:
+                    shapes["weight_hr"] = (proj_size, hidden_size)
                 for kind, shape in shapes.items():
                     pname = f"{kind}_l{layer}{suffix}"
                     setattr(self, pname, Parameter(empty(*shape, dtype=dtype, device=device)))
@@ -349,44 +332,83 @@ class RNNBase(Module):
     def reset_parameters(self) -> None:
         _uniform_init(self)
 
+    def flatten_parameters(self) -> None:
+        """Accepted for PyTorch programs. PyTorch copies the weights into one buffer for cuDNN; the fused layers
+        here read each weight where it is, so there is nothing to compact and the call leaves the module as it is."""
+
+    @property
+    def all_weights(self) -> list[list[Parameter]]:
+        """The parameters grouped per layer and direction, in PyTorch's order."""
+        per = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional else 1))
+        names = self._flat_weights_names
+        return [[getattr(self, n) for n in names[i:i + per]] for i in range(0, len(names), per)]
+
     @property
     def _name(self) -> str:
         return type(self).__name__
 
-    def _zeros_state(self, x: Tensor, batch: int) -> Tensor:
+    def _zeros_state(self, x: Tensor, batch: int, size: int) -> Tensor:
         d = 2 if self.bidirectional else 1
-        return zeros(d * self.num_layers, batch, self.hidden_size, dtype=x.dtype, device=x.device)
+        return zeros(d * self.num_layers, batch, size, dtype=x.dtype, device=x.device)
 
-    def _run(self, input: Tensor, states: list):  # noqa: A002
-        """Validate shapes, add the batch axis to unbatched input, call :func:`multi_layer_rnn`, remove it again."""
-        _check_input(self._name, input, self.input_size, 3)
-        batched = input.ndim == 3
-        x = input if batched else input.unsqueeze(1)
-        batch = x.shape[0] if batched and self.batch_first else x.shape[1]
+    def _run(self, input, states: list):  # noqa: A002
+        """Validate shapes, add the batch axis to unbatched input (or unpack a PackedSequence), call
+        :func:`multi_layer_rnn`, and undo the same on the way out."""
+        packed = isinstance(input, PackedSequence)
+        lengths = None
+        if packed:
+            from .utils.rnn import pad_packed_sequence
+
+            sorted_idx, unsorted_idx = input.sorted_indices, input.unsorted_indices
+            lengths = input.lengths()
+            x, _ = pad_packed_sequence(input._replace(unsorted_indices=None))  # (L, N, I) in sorted order
+            _check_input(self._name, x, self.input_size, 3)
+            batched, batch_first = True, False
+        else:
+            if not isinstance(input, Tensor):
+                raise TypeError(f"{self._name}: expected input as a Tensor or a PackedSequence, got "
+                                f"{type(input).__name__}")
+            _check_input(self._name, input, self.input_size, 3)
+            batched = input.ndim == 3
+            x = input if batched else input.unsqueeze(1)
+            batch_first = self.batch_first and batched
+        batch = x.shape[0] if batch_first else x.shape[1]
         d = 2 if self.bidirectional else 1
-        want = (d * self.num_layers, batch, self.hidden_size) if batched else (d * self.num_layers, self.hidden_size)
+        sizes = (self.proj_size or self.hidden_size, self.hidden_size)
         full = []
-        for what, s in zip(("h_0", "c_0"), states):
+        for what, s, size in zip(("h_0", "c_0"), states, sizes):
+            want = (d * self.num_layers, batch, size) if batched else (d * self.num_layers, size)
             if s is None:
-                full.append(self._zeros_state(x, batch))
+                full.append(self._zeros_state(x, batch, size))
             else:
                 _check_state(self._name, what, s, want)
-                full.append(s if batched else s.unsqueeze(1))
+                s = s if batched else s.unsqueeze(1)
+                full.append(s[:, sorted_idx] if packed and sorted_idx is not None else s)
         hx = tuple(full) if self.mode == "LSTM" else full[0]
         out, hn = multi_layer_rnn(self.mode, x, hx, [getattr(self, n) for n in self._flat_weights_names],
-                                  self.num_layers, self.bias, self.batch_first and batched, self.dropout,
-                                  self.training, self.bidirectional)
+                                  self.num_layers, self.bias, batch_first, self.dropout, self.training,
+                                  self.bidirectional, self.proj_size, lengths)
+        if packed:
+            from .utils.rnn import pack_padded_sequence
+
+            p = pack_padded_sequence(out, lengths)
+            out = PackedSequence(p.data, p.batch_sizes, sorted_idx, unsorted_idx)
+            if unsorted_idx is not None:
+                hn = (hn[0][:, unsorted_idx], hn[1][:, unsorted_idx]) if self.mode == "LSTM" else hn[:, unsorted_idx]
+            return out, hn
         if batched:
             return out, hn
         if self.mode == "LSTM":
             return out.squeeze(1), (hn[0].squeeze(1), hn[1].squeeze(1))
         return out.squeeze(1), hn.squeeze(1)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None):  # noqa: A002
+    def forward(self, input, hx: Tensor | None = None):  # noqa: A002
         return self._run(input, [hx])
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.mode == "RNN_RELU":
@@ -435,7 +457,7 @@ class RNN(RNNBase):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, device, dtype)
+                         bias, batch_first, dropout, bidirectional, 0, device, dtype)
         self.nonlinearity = nonlinearity
 
 
@@ -444,18 +466,20 @@ class LSTM(RNNBase):
 
         i_t = σ(W_ii x_t + b_ii + W_hi h_{t−1} + b_hi),   f_t = σ(W_if x_t + b_if + W_hf h_{t−1} + b_hf)
         g_t = tanh(W_ig x_t + b_ig + W_hg h_{t−1} + b_hg), o_t = σ(W_io x_t + b_io + W_ho h_{t−1} + b_ho)
-        c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t,                    h_t = o_t ⊙ tanh(c_t)
+        c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t,                    h_t = o_t ⊙ tanh(c_t)   (then W_hr h_t with proj_size)
 
     Args:
         input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional: as ``RNN``.
+        proj_size: when > 0, h_t = W_hr (o_t ⊙ tanh(c_t)) has proj_size P < H features (Sak et al., 2014).
 
     Shape:
-        input (L, N, I) (or (N, L, I) batch-first, or (L, I) unbatched); hx = (h_0, c_0), each
-        (D·num_layers, N, H), zeros when omitted -> (output (L, N, D·H), (h_n, c_n)).
+        input (L, N, I) (or (N, L, I) batch-first, or (L, I) unbatched, or a ``PackedSequence``); hx = (h_0, c_0),
+        h_0 (D·num_layers, N, P), c_0 (D·num_layers, N, H), zeros when omitted -> (output (L, N, D·P), (h_n, c_n)).
+        P = proj_size or H.
 
     Attributes:
-        weight_ih_l{k}[_reverse] (4H, I or D·H), weight_hh_l{k}[_reverse] (4H, H), bias_ih_l{k}[_reverse],
-        bias_hh_l{k}[_reverse] (4H,): U(−1/√H, 1/√H).
+        weight_ih_l{k}[_reverse] (4H, I or D·P), weight_hh_l{k}[_reverse] (4H, P), bias_ih_l{k}[_reverse],
+        bias_hh_l{k}[_reverse] (4H,), weight_hr_l{k}[_reverse] (P, H) with proj_size: U(−1/√H, 1/√H).
 
     Example:
         >>> import deepgrad as dg
@@ -466,12 +490,12 @@ class LSTM(RNNBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
                  device=None, dtype=None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device, dtype)
+                         proj_size, device, dtype)
 
-    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):  # noqa: A002
+    def forward(self, input, hx: tuple[Tensor, Tensor] | None = None):  # noqa: A002
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
         return self._run(input, [None, None] if hx is None else list(hx))
@@ -504,4 +528,4 @@ class GRU(RNNBase):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  device=None, dtype=None) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device, dtype)
+                         0, device, dtype)
