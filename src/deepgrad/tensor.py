@@ -228,6 +228,18 @@ class Tensor:
             self.register_hook(keep)
             self._retains_grad = True
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` after a backward pass has added this leaf's gradient into ``self.grad``.
+
+        It fires as soon as every consumer has sent its part, while the rest of backward goes on (as PyTorch's):
+        DistributedDataParallel starts a bucket's reduction there. Returns a handle with ``remove()``."""
+        if self.grad_fn is not None or not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: only a leaf tensor that requires grad "
+                               f"accumulates a gradient; this one is {'not a leaf' if self.grad_fn else 'not requiring grad'}")
+        from .autograd.engine import register_post_accumulate_grad_hook
+
+        return register_post_accumulate_grad_hook(self, hook)
+
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces the gradient."""
         if not self.requires_grad:

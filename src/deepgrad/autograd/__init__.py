@@ -1,7 +1,7 @@
 """Reverse-mode automatic differentiation: ``backward``, ``grad``, grad-mode switches and ``gradcheck``."""
 from __future__ import annotations
 
-from .engine import accumulate_grad, run_backward
+from .engine import accumulate_grad, queue_callback, run_backward
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Function",

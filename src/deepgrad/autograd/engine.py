@@ -7,7 +7,9 @@ new node leaves earlier consumers pointing where they were.
 
 A leaf's gradient is summed over all its consumers first; then its hooks run once, on the total, and the result
 is added to ``.grad`` (``backward``) or returned (``autograd.grad`` and ``backward(inputs=...)``). The same
-routine, :func:`leaf_gradient`, serves all three.
+routine, :func:`leaf_gradient`, serves all three. A leaf with a post-accumulate-grad hook (DDP's buckets, an
+optimiser stepping inside backward) is finished as soon as its last consumer has sent its part, during the walk,
+so that work can overlap the rest of backward; callbacks queued with :func:`queue_callback` run at the very end.
 """
 from __future__ import annotations
 
@@ -74,6 +76,7 @@ class _Walk:
         self.targets = targets
         self.target_ids = None if targets is None else {id(t) for t in targets}
         self.node_results: dict = {}  # id(target) -> gradient, for targets made by a node
+        self.eager: dict = {}  # id(leaf with post-accumulate hooks) -> consumers still to send a gradient
 
     def to_node(self, fn, g) -> None:
         """Add ``g`` into the gradient bound for node ``fn``."""
@@ -92,9 +95,16 @@ class _Walk:
         if (t.requires_grad if self.target_ids is None else id(t) in self.target_ids):
             entry = self.leaves.get(id(t))
             if entry is None:
-                self.leaves[id(t)] = [t, g]
+                entry = self.leaves[id(t)] = [t, g]
             else:
                 entry[1] = entry[1] + g
+            if id(t) in self.eager:
+                self.eager[id(t)] -= 1
+                if self.eager[id(t)] == 0:  # complete: accumulate now, while the walk goes on
+                    del self.leaves[id(t)]
+                    accumulate_grad(t, leaf_gradient(t, entry[1]), self.create_graph)
+                    for hook in list(_post_accumulate_hooks[id(t)][1]):
+                        hook(t)
 
     def sparse_into(self, node, g) -> None:
         """A sparse adjoint (x[key]): add g into the input's buffer instead of building a zero tensor of the
@@ -118,6 +128,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
     walk = _Walk(targets, create_graph)
     deps = _collect([r.grad_fn for r in roots if r.grad_fn is not None])
     useful = _useful(deps, targets) if targets is not None else None
+    if _post_accumulate_hooks and targets is None:
+        walk.eager = _eager_counts(deps, roots)
     for r, g in zip(roots, root_grads):
         if r.grad_fn is None:
             walk.to_leaf(r, g)
@@ -145,6 +157,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
     if targets is None:
         for t, _ in walk.leaves.values():
             accumulate_grad(t, leaf_grads[id(t)], create_graph)
+            if id(t) in _post_accumulate_hooks:  # a consumer that sent nothing left it incomplete during the walk
+                for hook in list(_post_accumulate_hooks[id(t)][1]):
+                    hook(t)
+        _run_queued_callbacks()
         return None
     found = {**walk.node_results, **leaf_grads}
     return [found.get(id(t)) for t in targets]
@@ -211,3 +227,51 @@ def accumulate_grad(t, g, create_graph: bool) -> None:
     if not create_graph:
         g = g.detach()
     t.grad = g if t.grad is None else t.grad + g
+
+
+# id(leaf) -> (weak reference to it, [hook(leaf)]): hooks called right after the leaf's .grad is accumulated
+_post_accumulate_hooks: dict = {}
+_queued: list = []
+
+
+def register_post_accumulate_grad_hook(t, hook):
+    """``Tensor.register_post_accumulate_grad_hook``: call ``hook(t)`` once ``t.grad`` holds this backward's sum."""
+    import weakref
+
+    key = id(t)
+    if key not in _post_accumulate_hooks:
+        _post_accumulate_hooks[key] = (weakref.ref(t, lambda _: _post_accumulate_hooks.pop(key, None)), [])
+    hooks = _post_accumulate_hooks[key][1]
+    hooks.append(hook)
+
+    class _Handle:
+        def remove(self) -> None:
+            if hook in hooks:
+                hooks.remove(hook)
+            if not hooks:
+                _post_accumulate_hooks.pop(key, None)
+
+    return _Handle()
+
+
+def _eager_counts(deps, roots) -> dict:
+    """For each leaf with post-accumulate hooks in this graph, how many edges will bring it a gradient."""
+    counts: dict = {}
+    for node in deps:
+        for t, fn in zip(node.inputs, node.next_functions):
+            if fn is None and id(t) in _post_accumulate_hooks:
+                counts[id(t)] = counts.get(id(t), 0) + 1
+    for r in roots:
+        if r.grad_fn is None and id(r) in _post_accumulate_hooks:
+            counts[id(r)] = counts.get(id(r), 0) + 1
+    return counts
+
+
+def queue_callback(fn) -> None:
+    """Run ``fn()`` once when the backward pass now running has finished (DDP waits for its reductions there)."""
+    _queued.append(fn)
+
+
+def _run_queued_callbacks() -> None:
+    while _queued:
+        _queued.pop(0)()

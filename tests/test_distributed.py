@@ -1,0 +1,131 @@
+"""deepgrad.distributed on MPI: collectives, DistributedDataParallel against one process, failures, the sampler.
+
+The jobs run under OpenMPI's ``mpirun`` (installed by .ci/run) as separate processes on this machine.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import deepgrad as dg
+from deepgrad.distributed import DistributedSampler
+
+pytest.importorskip("mpi4py", reason="the mpi extra is installed in CI")
+SCRIPT = os.path.join(os.path.dirname(__file__), "dist_scripts", "ddp_job.py")
+SRC = os.path.join(os.path.dirname(__file__), "..", "src")
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_btl_vader_single_copy_mechanism="none", OPENBLAS_NUM_THREADS="1")
+    return env
+
+
+def _job(mode, tmp_path, ranks=2, timeout=120):
+    out = tmp_path / f"{mode}-{ranks}.json"
+    if ranks == 1:
+        cmd = [sys.executable, SCRIPT, mode, str(out)]
+    else:
+        mpirun = shutil.which("mpirun")
+        assert mpirun, "OpenMPI's mpirun is needed (apt-get install openmpi-bin)"
+        cmd = [mpirun, "--oversubscribe", "-n", str(ranks), sys.executable, SCRIPT, mode, str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env())
+    return proc, (json.loads(out.read_text()) if out.exists() else None)
+
+
+def test_collectives_in_place_on_two_ranks(tmp_path):
+    proc, r = _job("collectives", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert r["size"] == 2
+    assert r["sum"] == [3.0, 6.0] and r["max"] == [1.0] and r["avg"] == [3.0]
+    assert r["broadcast"] == [11.0, 21.0]
+    assert r["gather"] == [[0.0, 0.0], [1.0, 2.0]]
+
+
+@pytest.mark.parametrize("mode", ["train", "accumulate"])
+def test_two_ranks_end_with_the_weights_of_one_process(tmp_path, mode):
+    # The global batch of 16 is split 8 + 8 over two ranks; DDP averages the gradients, so both ranks follow one
+    # process's trajectory on the whole batch. Tolerance: float32 sums taken in another order, over 8 SGD steps.
+    p1, one = _job(mode, tmp_path, ranks=1)
+    p2, two = _job(mode, tmp_path, ranks=2)
+    assert p1.returncode == 0, p1.stderr
+    assert p2.returncode == 0, p2.stderr
+    assert one["size"] == 1 and two["size"] == 2
+    for k in one["weights"]:
+        np.testing.assert_allclose(two["weights"][k], one["weights"][k], rtol=1e-5, atol=1e-6, err_msg=k)
+    assert two["buckets"] > 1
+    if mode == "train":
+        assert two["overlapped"] == two["buckets"]  # every bucket started during backward, none at its end
+
+
+def test_a_failing_rank_ends_the_whole_job_with_its_error(tmp_path):
+    proc, _ = _job("raise", tmp_path, timeout=60)  # without the abort, rank 0 would wait in barrier() forever
+    assert proc.returncode != 0
+    assert "ValueError: boom on rank 1" in proc.stderr + proc.stdout
+
+
+def test_unused_parameters_are_an_error_unless_allowed(tmp_path):
+    proc, r = _job("unused", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "received no gradient" in r["error"] and "find_unused_parameters=True" in r["error"]
+    assert r["b_grad"] == [[0.0] * 3] * 2 and r["a_grad"] == [[2.0] * 3] * 2
+
+
+def test_single_process_defaults():
+    import deepgrad.distributed as dist
+
+    assert dist.is_available()
+    assert dist.get_rank() == 0 and dist.get_world_size() == 1 and dist.is_main_process()
+    with pytest.raises(RuntimeError, match="not initialised"):
+        dist.all_reduce(dg.ones(2))
+    with pytest.raises(RuntimeError, match="not initialised"):
+        dist.DistributedDataParallel(dg.nn.Linear(2, 2))
+
+
+def test_distributed_sampler_partitions_each_epoch():
+    data = list(range(10))
+    shares = [DistributedSampler(data, num_replicas=3, rank=r, seed=7) for r in range(3)]
+    for s in shares:
+        s.set_epoch(0)
+    e0 = [list(s) for s in shares]
+    assert all(len(x) == 4 == len(s) for x, s in zip(e0, shares))  # ceil(10 / 3), padded as in PyTorch
+    assert set(sum(e0, [])) == set(data) and len(sum(e0, [])) == 12
+    again = [list(s) for s in shares]
+    assert again == e0  # without set_epoch the order repeats, as in PyTorch
+    for s in shares:
+        s.set_epoch(1)
+    assert [list(s) for s in shares] != e0
+    plain = [list(DistributedSampler(data, num_replicas=3, rank=r, shuffle=False, drop_last=True)) for r in range(3)]
+    assert plain == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
+    with pytest.raises(ValueError, match="invalid rank 3"):
+        DistributedSampler(data, num_replicas=3, rank=3)
+    from deepgrad.data import DataLoader
+
+    loader = DataLoader(data, batch_size=2, sampler=DistributedSampler(data, num_replicas=2, rank=1, shuffle=False))
+    assert [b.tolist() for b in loader] == [[1, 3], [5, 7], [9]]
+
+
+def test_post_accumulate_grad_hooks_fire_once_as_soon_as_a_leaf_is_complete():
+    # the engine feature DDP stands on: w2 (near the loss) is finished during the walk, before w1 is reached
+    w1 = dg.randn(4, 4, requires_grad=True)
+    w2 = dg.randn(4, 4, requires_grad=True)
+    events = []
+    w1.register_post_accumulate_grad_hook(lambda t: events.append(("w1", t.grad.numpy().copy())))
+    h = w2.register_post_accumulate_grad_hook(lambda t: events.append(("w2", t.grad.numpy().copy())))
+    x = dg.randn(3, 4)
+    loss = ((x @ w1).tanh() @ w2 + (x @ w1) @ w2).sum()  # w1 and w2 each reached along two paths
+    loss.backward()
+    assert [e[0] for e in events] == ["w2", "w1"]
+    np.testing.assert_allclose(events[0][1], w2.grad.numpy())
+    np.testing.assert_allclose(events[1][1], w1.grad.numpy())
+    h.remove()
+    events.clear()
+    (x @ w2).sum().backward()
+    assert events == []
+    with pytest.raises(RuntimeError, match="only a leaf"):
+        (w1 * 2).register_post_accumulate_grad_hook(print)
