@@ -1,0 +1,38 @@
+"""The PyTorch-idiom programs of benchmarks/ports run under deepgrad with only their imports renamed."""
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PORTS = os.path.join(ROOT, "benchmarks", "ports")
+
+
+def _run(script, tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "src"), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, os.path.join(PORTS, script), "--backend", "deepgrad", "--fast",
+                           "--root", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.timeout(300)
+def test_mnist_classifier_port_learns_and_saves_a_grid(tmp_path):
+    out = _run("mnist_classifier.py", tmp_path)
+    first, last, accuracy = map(float, re.search(r"first loss ([\d.]+), last loss ([\d.]+), accuracy ([\d.]+)",
+                                                 out).groups())
+    assert last < first - 0.3 and accuracy > 0.4, out
+    grid = np.asarray(Image.open(tmp_path / "first-test-batch-deepgrad.png"))
+    assert grid.shape == (242, 242, 3) and grid.max() > 200
+
+
+@pytest.mark.timeout(300)
+def test_imagefolder_pipeline_port_learns(tmp_path):
+    out = _run("imagefolder_pipeline.py", tmp_path)
+    assert "classes ['disc', 'square']" in out and "batch (16, 3, 32, 32)" in out
+    assert float(re.search(r"final val accuracy ([\d.]+)", out).group(1)) >= 0.8, out
+    assert Image.open(tmp_path / "augmented-deepgrad.png").size == (274, 70)
