@@ -35,7 +35,11 @@ def as_np(x):
     return x.numpy().astype(np.float64)
 
 
+checked = []
+
+
 def check(name, ours, theirs, tol):
+    checked.append(name)
     a, b = as_np(ours), as_np(theirs)
     if a.shape != b.shape:
         failures.append(name)
@@ -116,5 +120,21 @@ check("to_pil_image float", DF.to_pil_image(dg.tensor(FLOAT)), TF.to_pil_image(t
 check("normalize", DF.normalize(dg.tensor(FLOAT), [0.4, 0.5, 0.6], [0.2, 0.3, 0.25]),
       TF.normalize(torch.tensor(FLOAT), [0.4, 0.5, 0.6], [0.2, 0.3, 0.25]), 1e-6)
 
-print(f"\n{len(failures)} failure(s)" + (": " + ", ".join(failures) if failures else ""))
+import io  # noqa: E402
+
+import torchvision.utils as TU  # noqa: E402
+
+from deepgrad.vision import utils as DU  # noqa: E402
+
+for shape in [(10, 1, 5, 7), (3, 3, 4, 4), (1, 3, 4, 5), (3, 4, 4), (4, 4), (7, 2, 3, 3)]:
+    for kw in [{}, {"nrow": 3, "padding": 1, "pad_value": 0.5}, {"normalize": True},
+               {"normalize": True, "value_range": (0.2, 0.7)}, {"normalize": True, "scale_each": True, "padding": 0}]:
+        x = rng.normal(size=shape).astype(np.float32)
+        check(f"make_grid {shape} {kw}", DU.make_grid(dg.tensor(x), **kw), TU.make_grid(torch.tensor(x), **kw), 1e-6)
+x = rng.random((6, 3, 5, 5)).astype(np.float32)
+ours, theirs = io.BytesIO(), io.BytesIO()
+DU.save_image(dg.tensor(x), ours, format="png", nrow=4)
+TU.save_image(torch.tensor(x), theirs, format="png", nrow=4)
+check("save_image", Image.open(ours), Image.open(theirs), 0)
+print(f"\n{len(checked)} cases, {len(failures)} failure(s)" + (": " + ", ".join(failures) if failures else ""))
 sys.exit(1 if failures else 0)
