@@ -50,3 +50,23 @@ def test_streaming_metrics_match_batch_versions():
     assert f1.compute() == pytest.approx(M.precision_recall_f1(scores, y, 4)[2])
     with pytest.raises(ValueError, match="unknown metric"):
         M.get_metric("accuracyy")
+
+
+def test_binary_scores_are_thresholded_logits_at_0_and_probabilities_at_half():
+    from deepgrad.train.metrics import accuracy, precision_recall_f1
+
+    target = [1, 0, 1, 0]
+    assert accuracy(np.array([2.3, -1.7, 0.4, -0.2]), target) == 1.0  # logits
+    assert accuracy(np.array([0.9, 0.2, 0.6, 0.4]), target) == 1.0  # probabilities
+    assert accuracy(np.array([[0.9], [0.2], [0.6], [0.4]]), target) == 1.0  # (N, 1)
+    assert accuracy(np.array([0.9, 0.2, 0.6, 0.4]), target, threshold=0.65) == 0.75
+    p, r, f = precision_recall_f1(np.array([2.3, -1.7, 0.4, -0.2]), target)
+    assert (p, r, f) == (1.0, 1.0, 1.0)
+
+
+def test_a_fractional_1d_output_against_multiclass_labels_is_refused():
+    from deepgrad.train.metrics import accuracy
+
+    with pytest.raises(ValueError, match="accuracy: cannot read a 1-d float output with fractional values"):
+        accuracy(np.array([0.5, 1.5, 2.2]), [0, 1, 2])
+    assert accuracy(np.array([0.0, 1.0, 2.0]), [0, 1, 2]) == 1.0  # whole numbers are labels

@@ -128,3 +128,21 @@ def test_cross_entropy_spatial_equals_flattened(n, c, spatial):
     want = -lp[np.arange(xf.shape[0]), t.reshape(-1)]
     np.testing.assert_allclose(got.reshape(-1), want, rtol=1e-10)
     assert got.shape == t.shape
+
+
+def test_binary_cross_entropy_has_finite_gradients_at_0_and_1_like_pytorch():
+    x = dg.tensor([0.0, 1.0, 0.3], dtype=dg.float64, requires_grad=True)
+    y = dg.tensor([1.0, 0.0, 1.0], dtype=dg.float64)
+    loss = F.binary_cross_entropy(x, y)
+    loss.backward()
+    np.testing.assert_allclose(loss.item(), 67.06801, rtol=1e-5)  # PyTorch 2.x: 67.0680
+    np.testing.assert_allclose(x.grad.numpy(), [-3.3333e11, 3.3333e11, -1.1111], rtol=1e-4)
+    x = dg.tensor([0.0, 1.0], dtype=dg.float64, requires_grad=True)
+    F.binary_cross_entropy(x, dg.tensor([0.0, 1.0], dtype=dg.float64)).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.0])
+
+
+def test_binary_cross_entropy_gradcheck_in_input_and_target():
+    a = dg.tensor([0.2, 0.7, 0.5], dtype=dg.float64, requires_grad=True)
+    b = dg.tensor([0.3, 0.9, 0.1], dtype=dg.float64, requires_grad=True)
+    assert dg.autograd.gradcheck(lambda p, t: F.binary_cross_entropy(p, t), (a, b))

@@ -626,6 +626,9 @@ class Tensor:
     def take_along_dim(self, indices, dim: int):
         return _ops.take_along_dim(self, indices, dim)
 
+    def scatter(self, dim: int, index, src):
+        return _ops.scatter(self, dim, index, src)
+
     def scatter_add(self, dim: int, index, src):
         return _ops.scatter_add(self, dim, index, src)
 
@@ -765,6 +768,12 @@ class Tensor:
 
     def index_add_(self, dim: int, index, source) -> Tensor:
         return self._inplace("index_add_", lambda t, s: _ops.index_add(t, dim, index, s), source)
+
+    def scatter_(self, dim: int, index, src) -> Tensor:
+        return self._inplace("scatter_", lambda t, s: _ops.scatter(t, dim, index, s), src)
+
+    def scatter_add_(self, dim: int, index, src) -> Tensor:
+        return self._inplace("scatter_add_", lambda t, s: _ops.scatter_add(t, dim, index, s), src)
 
     def zero_(self) -> Tensor:
         return self._inplace("zero_", _replaced, 0)

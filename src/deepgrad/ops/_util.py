@@ -37,3 +37,20 @@ def normalize_dims(dim, ndim: int, op: str):
     if len(set(dims)) != len(dims):
         raise ValueError(f"{op}: dim {tuple(dim)} names an axis twice")
     return tuple(sorted(dims))
+
+
+def check_index_range(op: str, idx, dim: int, size: int) -> None:
+    """Refuse an index array with an entry outside 0..size-1 along ``dim``, naming the first bad value.
+
+    Negative indices are refused too (as PyTorch's gather, scatter, index_select, index_add and embedding do):
+    they would otherwise wrap silently.
+    """
+    if not idx.size:
+        return
+    lo, hi = int(idx.min()), int(idx.max())
+    if lo >= 0 and hi < size:
+        return
+    bad = lo if lo < 0 else hi
+    extra = "; negative indices are not accepted here" if bad < 0 else ""
+    raise IndexError(f"{op}: index {bad} is out of range for dim {dim} of size {size} (valid indices are "
+                     f"0..{size - 1}{extra})")

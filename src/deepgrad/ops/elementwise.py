@@ -431,7 +431,7 @@ class Clamp(Function):
 
 
 class Maximum(Function):
-    """max(a, b) elementwise; at ties the gradient is split equally."""
+    """max(a, b) elementwise; at ties the gradient is split equally (the tie rule of every max: see ``MaxMin``)."""
 
     saves_inputs = (0, 1)
 
@@ -447,7 +447,7 @@ class Maximum(Function):
 
 
 class Minimum(Function):
-    """min(a, b) elementwise; at ties the gradient is split equally."""
+    """min(a, b) elementwise; at ties the gradient is split equally (the tie rule of every min: see ``MaxMin``)."""
 
     saves_inputs = (0, 1)
 

@@ -7,10 +7,10 @@ from .. import backend
 from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
-from ._util import ShapeError, normalize_dim
+from ._util import ShapeError, check_index_range, normalize_dim
 
-__all__ = ["getitem", "index_put", "index_select", "gather", "take_along_dim", "scatter_add", "scatter_into", "masked_fill",
-           "index_add"]
+__all__ = ["getitem", "index_put", "index_select", "gather", "take_along_dim", "scatter", "scatter_add", "scatter_into",
+           "masked_fill", "index_add"]
 
 
 def _add_at(xp, a, idx, v):
@@ -179,16 +179,22 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
     idx = _index_array(index, "index_select")
     if idx.ndim > 1:
         raise ShapeError(f"index_select: index must be 1-d, got shape {idx.shape}")
-    n = x.shape[d]
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
-        raise IndexError(f"index_select: index out of range for dim {d} of size {n} (got {int(idx.min())}..{int(idx.max())})")
+    check_index_range("index_select", idx, d, x.shape[d])
     return IndexSelect(d, idx)(x)
 
 
 def index_add(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """x with ``source``'s slices added at rows ``index`` along ``dim`` (out of place)."""
     d = normalize_dim(dim, x.ndim, "index_add")
-    return x + IndexAdd(d, _index_array(index, "index_add"), x.shape)(source)
+    idx = _index_array(index, "index_add")
+    if idx.ndim != 1:
+        raise ShapeError(f"index_add: index must be 1-d, got shape {idx.shape}")
+    check_index_range("index_add", idx, d, x.shape[d])
+    want = tuple(x.shape[:d]) + (idx.shape[0],) + tuple(x.shape[d + 1:])
+    if tuple(source.shape) != want:
+        raise ShapeError(f"index_add: source must have shape {want} (the input's with dim {d} the index's length), "
+                         f"got {tuple(source.shape)}")
+    return x + IndexAdd(d, idx, x.shape)(source)
 
 
 def _along_axis(idx, axis):
@@ -250,6 +256,7 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
     d = normalize_dim(dim, x.ndim, "gather")
     idx = _index_array(index, "gather")
     _check_gather(x, d, idx, "gather")
+    check_index_range("gather", idx, d, x.shape[d])
     if any(a < b for i, (a, b) in enumerate(zip(idx.shape, x.shape)) if i != d):
         x = x[tuple(slice(0, a) if i != d else slice(None) for i, a in enumerate(idx.shape))]
     return Gather(d, idx)(x)
@@ -259,6 +266,10 @@ def take_along_dim(x: Tensor, indices, dim: int) -> Tensor:
     """NumPy's take_along_axis (indices broadcast against x)."""
     d = normalize_dim(dim, x.ndim, "take_along_dim")
     idx = _index_array(indices, "take_along_dim")
+    if idx.ndim != x.ndim:
+        raise ShapeError(f"take_along_dim: indices must have as many dims as the input ({x.ndim}), got shape "
+                         f"{idx.shape}")
+    check_index_range("take_along_dim", idx, d, x.shape[d])
     xp = array_module(idx)
     shape = [max(a, b) if i != d else a for i, (a, b) in enumerate(zip(idx.shape, x.shape))]
     idx = xp.broadcast_to(idx, shape)
@@ -271,9 +282,45 @@ def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
     d = normalize_dim(dim, x.ndim, "scatter_add")
     idx = _index_array(index, "scatter_add")
     _check_gather(x, d, idx, "scatter_add")
+    check_index_range("scatter_add", idx, d, x.shape[d])
     if tuple(src.shape) != tuple(idx.shape):
         src = src[tuple(slice(0, a) for a in idx.shape)]
     return x + ScatterAdd(d, idx, tuple(x.shape))(src)
+
+
+class Scatter(Function):
+    """x with src[i][j] written at [i][index[i][j]] along ``axis``; x's gradient is zero where it was overwritten,
+    src's is g gathered at ``index`` (as torch.scatter, repeated indices keep one of their values)."""
+
+    def __init__(self, axis, idx):
+        self.axis, self.idx = axis, idx
+
+    def forward(self, x, src):
+        out = x.copy()
+        out[_along_axis(self.idx, self.axis)] = src
+        return out
+
+    def backward(self, g):
+        nx, ns = self.needs_input_grad
+        gx = Scatter(self.axis, self.idx)(g, g.new_zeros(self.idx.shape)) if nx else None
+        return gx, (Gather(self.axis, self.idx)(g) if ns else None)
+
+
+def scatter(x: Tensor, dim: int, index, src) -> Tensor:
+    """x with src[i][j] written at [i][index[i][j]] along ``dim`` (out of place); ``src`` may be a number."""
+    d = normalize_dim(dim, x.ndim, "scatter")
+    idx = _index_array(index, "scatter")
+    _check_gather(x, d, idx, "scatter")
+    check_index_range("scatter", idx, d, x.shape[d])
+    if not isinstance(src, Tensor):
+        src = x.new_full(idx.shape, src)
+    elif tuple(src.shape) != tuple(idx.shape):
+        if src.ndim != idx.ndim or any(a < b for a, b in zip(src.shape, idx.shape)):
+            raise ShapeError(f"scatter: src of shape {tuple(src.shape)} is smaller than the index {idx.shape}")
+        src = src[tuple(slice(0, a) for a in idx.shape)]
+    if src.dtype != x.dtype:
+        src = src.to(x.dtype)
+    return Scatter(d, idx)(x, src)
 
 
 def scatter_into(g: Tensor, idx, axis: int, shape) -> Tensor:

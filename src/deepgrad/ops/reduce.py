@@ -96,16 +96,22 @@ def cumprod(x: Tensor, dim: int) -> Tensor:
 
 
 class MaxMin(Function):
-    """max (or min) over ``axes``; the gradient goes to the first position holding the extreme value."""
+    """max (or min) over ``axes``.
 
-    def __init__(self, axes, keepdim, is_max):
-        self.axes, self.keepdim, self.is_max = axes, keepdim, is_max
+    The tie rule (PyTorch's, the same for every max/min): the gradient goes where the value came from. With
+    ``to_index`` (``max(dim)`` / ``min(dim)``, which return indices) it goes to the returned index, the first
+    position holding the extreme value; otherwise (``amax``, ``amin``, ``max()``, ``min()``, and elementwise
+    ``maximum`` / ``minimum``) the positions that tie share it equally.
+    """
+
+    def __init__(self, axes, keepdim, is_max, to_index=False):
+        self.axes, self.keepdim, self.is_max, self.to_index = axes, keepdim, is_max, to_index
 
     def forward(self, x):
         xp = array_module(x)
         axes = self.axes
         self.in_shape = x.shape
-        if len(axes) == 1:
+        if self.to_index:
             ax = axes[0]
             idx = (x.argmax if self.is_max else x.argmin)(axis=ax)
             self.indices = idx
@@ -117,7 +123,7 @@ class MaxMin(Function):
 
     def backward(self, g):
         xp = array_module(g._data)
-        if len(self.axes) == 1:
+        if self.to_index:
             from .index import scatter_into
 
             ax = self.axes[0]
@@ -125,7 +131,6 @@ class MaxMin(Function):
                 g = g.unsqueeze(ax)
             return (scatter_into(g, xp.expand_dims(self.indices, ax), ax, self.in_shape),)
         mask = self.mask_src
-        # several maxima share the gradient equally
         w = mask / mask.sum(axis=self.axes, keepdims=True)
         if not self.keepdim:
             g = g.reshape(_kept_shape(self.in_shape, self.axes))
@@ -179,14 +184,14 @@ def _extreme(x, dim, keepdim, is_max, name):
         return MaxMin(tuple(range(x.ndim)), False, is_max)(x)
     if isinstance(dim, (tuple, list)):
         return MaxMin(normalize_dims(dim, x.ndim, name), keepdim, is_max)(x)
-    fn = MaxMin((normalize_dim(dim, x.ndim, name),), keepdim, is_max)
+    fn = MaxMin((normalize_dim(dim, x.ndim, name),), keepdim, is_max, to_index=True)
     values = fn(x)
     idx = fn.indices if keepdim is False else array_module(fn.indices).expand_dims(fn.indices, fn.axes[0])
     return values_indices(values, Tensor._wrap(idx.astype("int64", copy=False)))
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
-    """The largest element; with an int ``dim``, a (values, indices) pair like PyTorch's."""
+    """The largest element; with an int ``dim``, a (values, indices) pair like PyTorch's (tie rule: :class:`MaxMin`)."""
     if isinstance(dim, Tensor):
         from .elementwise import maximum
 

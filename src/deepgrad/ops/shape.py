@@ -100,6 +100,12 @@ def _shape_arg(shape):
 def reshape(x: Tensor, *shape) -> Tensor:
     """The same elements in a new shape (one entry may be -1)."""
     shape = _shape_arg(shape)
+    for i, s in enumerate(shape):
+        if s < -1:
+            raise ShapeError(f"reshape: size {s} at position {i} of {shape} is invalid; sizes must be non-negative, "
+                             "or -1 for the one size to infer")
+    if shape.count(-1) > 1:
+        raise ShapeError(f"reshape: {shape} asks to infer {shape.count(-1)} sizes (-1); only one can be inferred")
     n = x.numel()
     known = 1
     for s in shape:

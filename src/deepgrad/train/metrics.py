@@ -1,8 +1,13 @@
 """Metrics: accuracy, top-k, precision/recall/F1, confusion matrix, MSE, MAE, R².
 
-Functions take Tensors or NumPy arrays — ``output`` as class scores (N, C) or labels (N,), ``target`` as labels —
-and return Python floats (or a NumPy matrix). The ``Metric`` classes accumulate the same quantities over the batches
-of an epoch for the training loop.
+Functions take Tensors or NumPy arrays — ``output`` as class scores (N, C), labels (N,), or, for a binary problem,
+one score per sample (N,) or (N, 1); ``target`` as labels — and return Python floats (or a NumPy matrix).
+
+A binary score is thresholded: at ``threshold`` when given, else at 0.5 when every score lies in [0, 1]
+(probabilities) and at 0 otherwise (logits). A 1-d float output is read as binary scores when the target holds
+only 0 and 1, as labels when its values are whole numbers, and refused otherwise (torchmetrics' binary rule).
+
+The ``Metric`` classes accumulate the same quantities over the batches of an epoch for the training loop.
 """
 from __future__ import annotations
 
@@ -22,9 +27,28 @@ def _np(x) -> np.ndarray:
     return np.asarray(to_device(x, CPU))
 
 
-def _labels(output) -> np.ndarray:
+def _labels(output, target: np.ndarray, threshold: float | None, name: str) -> np.ndarray:
+    """Predicted labels: argmax of class scores, thresholded binary scores, or the labels themselves."""
     out = _np(output)
-    return out.argmax(-1) if out.ndim > 1 else out.astype(np.int64)
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.ndim > 1:
+        if threshold is not None:
+            raise ValueError(f"{name}: threshold= applies to one binary score per sample, got scores of shape "
+                             f"{out.shape}")
+        return out.argmax(-1)
+    if threshold is not None:
+        return (out > threshold).astype(np.int64)
+    if out.dtype.kind in "biu":
+        return out.astype(np.int64)
+    if target.size and np.isin(target, (0, 1)).all():
+        cut = 0.5 if out.size and float(out.min()) >= 0 and float(out.max()) <= 1 else 0.0
+        return (out > cut).astype(np.int64)
+    if (out == np.round(out)).all():
+        return out.astype(np.int64)
+    raise ValueError(f"{name}: cannot read a 1-d float output with fractional values as predictions for a target "
+                     f"with classes {np.unique(target)[:10].tolist()}; pass class scores (N, C), integer labels, "
+                     "or binary scores against a 0/1 target (threshold= sets the cut)")
 
 
 def _check(pred: np.ndarray, target: np.ndarray, name: str) -> None:
@@ -32,9 +56,17 @@ def _check(pred: np.ndarray, target: np.ndarray, name: str) -> None:
         raise ValueError(f"{name}: output has {pred.shape[0]} samples but target has {target.shape[0]}")
 
 
-def accuracy(output, target) -> float:
-    """Fraction of samples whose predicted class (argmax of the scores) equals the target: (1/N) Σ [ŷ_i = y_i]."""
-    pred, t = _labels(output), _np(target).reshape(-1)
+def accuracy(output, target, threshold: float | None = None) -> float:
+    """Fraction of samples whose predicted class equals the target: (1/N) Σ [ŷ_i = y_i].
+
+    ŷ is the argmax of class scores, or a thresholded binary score (see the module's docstring).
+
+    Example:
+        >>> accuracy([2.3, -1.7, 0.4], [1, 0, 1])  # logits of a logistic regression
+        1.0
+    """
+    t = _np(target).reshape(-1)
+    pred = _labels(output, t, threshold, "accuracy")
     _check(pred, t, "accuracy")
     return float((pred == t).mean()) if t.size else float("nan")
 
@@ -56,9 +88,10 @@ def top_k_error(output, target, k: int = 5) -> float:
     return 1.0 - top_k_accuracy(output, target, k)
 
 
-def confusion_matrix(output, target, num_classes: int | None = None) -> np.ndarray:
+def confusion_matrix(output, target, num_classes: int | None = None, threshold: float | None = None) -> np.ndarray:
     """M[i, j] = number of samples of true class i predicted as class j."""
-    pred, t = _labels(output), _np(target).reshape(-1).astype(np.int64)
+    t = _np(target).reshape(-1).astype(np.int64)
+    pred = _labels(output, t, threshold, "confusion_matrix")
     _check(pred, t, "confusion_matrix")
     n = num_classes or int(max(pred.max(initial=0), t.max(initial=0))) + 1
     return np.bincount(t * n + pred, minlength=n * n).reshape(n, n)
@@ -83,10 +116,11 @@ def _prf_from_cm(cm: np.ndarray, average: str):
     raise ValueError(f"precision_recall_f1: average must be 'macro', 'micro' or None, got {average!r}")
 
 
-def precision_recall_f1(output, target, num_classes: int | None = None, average: str | None = "macro"):
+def precision_recall_f1(output, target, num_classes: int | None = None, average: str | None = "macro",
+                        threshold: float | None = None):
     """Precision TP/(TP+FP), recall TP/(TP+FN) and F1 = 2PR/(P+R), per class or averaged ('macro': mean over
     classes; 'micro': from the pooled counts, equal to accuracy for single-label problems)."""
-    return _prf_from_cm(confusion_matrix(output, target, num_classes), average)
+    return _prf_from_cm(confusion_matrix(output, target, num_classes, threshold), average)
 
 
 def _reg(output, target, name):
@@ -135,11 +169,15 @@ class Metric:
 class Accuracy(Metric):
     name = "accuracy"
 
+    def __init__(self, threshold: float | None = None):
+        self.threshold = threshold
+
     def reset(self):
         self.correct, self.total = 0, 0
 
     def update(self, output, target):
-        pred, t = _labels(output), _np(target).reshape(-1)
+        t = _np(target).reshape(-1)
+        pred = _labels(output, t, self.threshold, "accuracy")
         _check(pred, t, "accuracy")
         self.correct += int((pred == t).sum())
         self.total += t.size

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...autograd.function import Function
 from ...backend import array_module
+from ...ops._util import check_index_range
 from ...ops.index import IndexAdd
 from ...tensor import Tensor
 
@@ -39,8 +40,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         raise TypeError(f"embedding: input must be an integer tensor of indices, got {got}; use .long()")
     n = weight.shape[0]
     idx = input._data
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
-        raise IndexError(f"embedding: indices must lie in 0..{n - 1}, got {int(idx.min())}..{int(idx.max())}")
+    check_index_range("embedding", idx, 0, n)
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     return _Embedding(idx, padding_idx)(weight)

@@ -91,20 +91,44 @@ def _weighted(loss: Tensor, weight: Tensor | None, op: str) -> Tensor:
     return loss * weight
 
 
+class BinaryCrossEntropyFn(Function):
+    """ℓ = −[y log x + (1 − y) log(1 − x)] elementwise, each log clamped at −100; the gradient in x is
+    (x − y) / max(x (1 − x), 1e-12), as PyTorch's, so it stays finite at x = 0 or 1 (a saturated sigmoid)."""
+
+    saves_inputs = (0, 1)
+
+    def forward(self, x, y):
+        xp = array_module(x)
+        with np.errstate(divide="ignore"):  # log 0 = -inf is expected here and clamped
+            log_x = xp.maximum(xp.log(x), -100.0)
+            log_1mx = xp.maximum(xp.log1p(-x), -100.0)
+        return -(y * log_x + (1 - y) * log_1mx)
+
+    def backward(self, g):
+        x, y = self.inputs
+        nx, ny = self.needs_input_grad
+        gx = g * (x - y) / ops.clamp(x * (1.0 - x), min=1e-12) if nx else None
+        gy = None
+        if ny:
+            with np.errstate(divide="ignore"):
+                gy = g * (ops.clamp(ops.log(1.0 - x), min=-100.0) - ops.clamp(ops.log(x), min=-100.0))
+        return gx, gy
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
                          reduction: str = "mean") -> Tensor:
     """ℓ_i = −w_i [y_i log x_i + (1 − y_i) log(1 − x_i)], with each log clamped at −100 (as PyTorch) so that
-    x = 0 or 1 gives a finite loss. ``input`` holds probabilities in [0, 1]."""
+    x = 0 or 1 gives a finite loss, and a finite gradient (x − y) / max(x (1 − x), 1e-12). ``input`` holds
+    probabilities in [0, 1]."""
     check_same_shape(input, target, "binary_cross_entropy")
     check_reduction(reduction, "binary_cross_entropy")
     a = input._data
     if a.size and (float(a.min()) < 0 or float(a.max()) > 1):
         raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (apply sigmoid first, or use "
                          "binary_cross_entropy_with_logits on raw scores)")
-    with np.errstate(divide="ignore"):  # log 0 = -inf is expected here and clamped
-        log_x = ops.clamp(ops.log(input), min=-100.0)
-        log_1mx = ops.clamp(ops.log(1.0 - input), min=-100.0)
-    loss = -(target * log_x + (1.0 - target) * log_1mx)
+    if target.dtype != input.dtype:
+        target = target.to(input.dtype)
+    loss = BinaryCrossEntropyFn()(input, target)
     return reduce(_weighted(loss, weight, "binary_cross_entropy"), reduction)
 
 
