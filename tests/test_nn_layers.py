@@ -132,7 +132,7 @@ def test_embedding_padding_idx_gets_no_gradient_and_from_pretrained():
     frozen = nn.Embedding.from_pretrained(table)
     assert not frozen.weight.requires_grad
     np.testing.assert_array_equal(frozen(dg.tensor([3])).numpy(), table.numpy()[[3]])
-    with pytest.raises(IndexError, match=r"indices must lie in 0..4"):
+    with pytest.raises(IndexError, match=r"embedding: index 5 is out of range for dim 0 of size 5"):
         emb(dg.tensor([5]))
     with pytest.raises(TypeError, match="integer tensor"):
         emb(dg.zeros(2))
