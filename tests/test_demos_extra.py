@@ -41,11 +41,15 @@ def test_autoencoder(tmp_path):
 def test_vae(tmp_path):
     r = _run("vae", tmp_path, "vae.png", "vae_samples.png")
     assert r["elbo"][-1] > r["elbo"][0] and r["test_neg_elbo"] < 300 and r["test_kl"] > 0
+    assert r["mse_objective"][-1] < r["mse_objective"][0] and 0 < r["recon_mse"]["mse"] < 0.1
 
 
 def test_gan(tmp_path):
     r = _run("gan", tmp_path, "gan.png")
-    assert r["steps"] == 300 and 0 <= r["modes_covered"] <= 8 and 0 <= r["quality"] <= 1
+    assert r["steps"] == 150 and r["d_steps"] == r["g_steps"] == 150 and 0 <= r["modes_covered"] <= 8
+    assert 0 <= r["quality"] <= 1 and r["spread"]["radius_mean"] > 0
+    assert {k: (v["d_steps"], v["g_steps"]) for k, v in r["compare"].items()} == {"1,1": (30, 30), "3,1": (90, 30),
+                                                                                   "1,3": (30, 90)}
     assert all(np.isfinite(v) for v in r["final"].values()) and 0 < r["final"]["d_real"] < 1
 
 

@@ -6,10 +6,10 @@ import numpy as np
 
 import deepgrad as dg
 
-from ..models import VAE, Autoencoder, Discriminator, Generator, gan_train_step, vae_loss
+from ..models import VAE, Autoencoder, Discriminator, Generator, gan_train_round, vae_loss
 from ..nn import functional as F
 from . import demo
-from ._mlp_util import figure, mnist, pyplot, save
+from ._mlp_util import figure, mnist, pyplot, save, table
 
 
 def _fit(model, loss_fn, x: np.ndarray, epochs: int, batch: int, lr: float, seed: int = 0) -> list[float]:
@@ -120,6 +120,21 @@ def vae(out: str, fast: bool) -> dict:
         means = mu.numpy()
     print(f"ELBO per epoch (nats/image): {[round(v, 1) for v in elbo]}")
     print(f"test: −ELBO {test_loss:.1f} nats/image, of which KL {kl:.2f}")
+    dg.manual_seed(0)
+    mse_model = VAE(784, (256,), latent_dim=2)
+
+    def mse_loss_fn(xb, rng):
+        t = dg.tensor(xb)
+        logits, mu, logvar = mse_model(t)
+        return vae_loss(logits.sigmoid(), t, mu, logvar, reconstruction="mse")
+
+    mse_hist = _fit(mse_model, mse_loss_fn, x, epochs, 64, 2e-3)
+    mse_model.eval()
+    with dg.no_grad():
+        mse_recon = mse_model(dg.tensor(xt))[0].sigmoid().numpy()
+    recon_mse = {"bce": float(((recon - xt) ** 2).mean()), "mse": float(((mse_recon - xt) ** 2).mean())}
+    print(f"reconstruction loss BCE vs squared error (x̂ = σ(decoder)): test pixel MSE {recon_mse['bce']:.4f} vs "
+          f"{recon_mse['mse']:.4f}; squared-error objective per epoch {[round(v, 1) for v in mse_hist]}")
 
     def draw(path):
         plt = pyplot()
@@ -149,7 +164,7 @@ def vae(out: str, fast: bool) -> dict:
             axes[r, 0].set_title(t, fontsize=8, loc="left")
         save(fig, path)
 
-    return {"elbo": elbo, "test_neg_elbo": test_loss, "test_kl": kl,
+    return {"elbo": elbo, "test_neg_elbo": test_loss, "test_kl": kl, "mse_objective": mse_hist, "recon_mse": recon_mse,
             "figures": [figure(out, "vae.png", draw), figure(out, "vae_samples.png", draw_samples)]}
 
 
@@ -171,31 +186,59 @@ def _mode_stats(samples: np.ndarray, modes: int = 8, radius: float = 2.0, tol: f
     return int((counts >= 0.02 * len(samples)).sum()), float(near.mean())
 
 
-@demo("gan", "An MLP GAN (non-saturating loss) learning a ring of 8 Gaussians: generated vs real samples over "
-             "training, modes covered")
-def gan(out: str, fast: bool) -> dict:
-    steps, batch = (300, 64) if fast else (3000, 128)
-    rng = np.random.default_rng(0)
-    dg.manual_seed(0)
+def _spread(samples: np.ndarray) -> dict:
+    """Mean and standard deviation of the samples' distance from the origin, and the overall coordinate std."""
+    r = np.linalg.norm(samples, axis=1)
+    return {"radius_mean": float(r.mean()), "radius_std": float(r.std()), "std": samples.std(0).tolist()}
+
+
+def _train_gan(rounds: int, k1: int, k2: int, batch: int, marks=(), seed: int = 0):
+    rng = np.random.default_rng(seed)
+    dg.manual_seed(seed)
     G, D = Generator(8, 2, hidden=(128, 128)), Discriminator(2, hidden=(128, 128))  # noqa: N806
     opt_g = dg.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
     opt_d = dg.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
     z_fixed = dg.randn(1000, 8)
-    marks = sorted({0, steps // 10, steps // 3, steps})
     snaps, hist = {}, {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
-    for step in range(steps + 1):
-        if step in marks:
+    steps = {"d": 0, "g": 0}
+    for r in range(rounds + 1):
+        if r in marks or r == rounds:
             with dg.no_grad():
-                snaps[step] = G(z_fixed).numpy()
-        if step == steps:
+                snaps[r] = G(z_fixed).numpy()
+        if r == rounds:
             break
-        r = gan_train_step(G, D, opt_g, opt_d, dg.tensor(_ring(batch, rng)), dg.randn(batch, 8))
-        for k, v in r.items():
-            hist[k].append(v)
-    modes, quality = _mode_stats(snaps[steps])
-    print(f"after {steps} steps: {modes}/8 modes covered, {quality:.1%} of samples within 0.3 of a mode; "
-          f"D(real) {np.mean(hist['d_real'][-50:]):.2f}, D(fake) {np.mean(hist['d_fake'][-50:]):.2f}")
+        out = gan_train_round(G, D, opt_g, opt_d, lambda: dg.tensor(_ring(batch, rng)), lambda n: dg.randn(n, 8),
+                              k1, k2)
+        steps["d"] += out["d_steps"]
+        steps["g"] += out["g_steps"]
+        for k in hist:
+            hist[k].append(out[k])
+    return snaps, hist, steps
+
+
+@demo("gan", "An MLP GAN (non-saturating loss) learning a ring of 8 Gaussians with k1 discriminator and k2 "
+             "generator steps per round: samples over training, modes covered and spread against the data's")
+def gan(out: str, fast: bool) -> dict:
+    rounds, batch, cmp_rounds = (150, 64, 30) if fast else (3000, 128, 1500)
+    marks = sorted({0, rounds // 10, rounds // 3, rounds})
+    snaps, hist, steps = _train_gan(rounds, 1, 1, batch, marks)
+    modes, quality = _mode_stats(snaps[rounds])
     real = _ring(1000, np.random.default_rng(1))
+    spread, data_spread = _spread(snaps[rounds]), _spread(real)
+    print(f"k1 = k2 = 1, after {rounds} rounds: {modes}/8 modes covered, {quality:.1%} of samples within 0.3 of a "
+          f"mode; radius {spread['radius_mean']:.3f} ± {spread['radius_std']:.3f} (data {data_spread['radius_mean']:.3f}"
+          f" ± {data_spread['radius_std']:.3f}); D(real) {np.mean(hist['d_real'][-50:]):.2f}, "
+          f"D(fake) {np.mean(hist['d_fake'][-50:]):.2f}")
+    compare, rows = {}, []
+    for k1, k2 in ((1, 1), (3, 1), (1, 3)):
+        s, _, st = _train_gan(cmp_rounds, k1, k2, batch)
+        m, q = _mode_stats(s[cmp_rounds])
+        sp = _spread(s[cmp_rounds])
+        compare[f"{k1},{k2}"] = {"modes_covered": m, "quality": q, "d_steps": st["d"], "g_steps": st["g"], **sp}
+        rows.append([k1, k2, st["d"], st["g"], f"{m}/8", q, sp["radius_mean"], sp["radius_std"]])
+    print(f"k1 discriminator and k2 generator steps per round, {cmp_rounds} rounds each "
+          f"(data: radius {data_spread['radius_mean']:.3f} ± {data_spread['radius_std']:.3f}):")
+    table(["k1", "k2", "D steps", "G steps", "modes", "near a mode", "radius", "radius std"], rows)
 
     def draw(path):
         plt = pyplot()
@@ -205,13 +248,14 @@ def gan(out: str, fast: bool) -> dict:
             ax.scatter(snaps[step][:, 0], snaps[step][:, 1], s=2, c="tab:red", alpha=0.5, label="generated")
             ax.set_xlim(-3, 3)
             ax.set_ylim(-3, 3)
-            ax.set_title(f"step {step}")
+            ax.set_title(f"round {step}")
         axes[0].legend(loc="upper left", markerscale=4)
         axes[-1].plot(hist["d_loss"], label="D loss", lw=0.6)
         axes[-1].plot(hist["g_loss"], label="G loss", lw=0.6)
-        axes[-1].set_xlabel("step")
+        axes[-1].set_xlabel("round")
         axes[-1].legend()
         save(fig, path)
 
-    return {"steps": steps, "modes_covered": modes, "quality": quality,
+    return {"steps": rounds, "d_steps": steps["d"], "g_steps": steps["g"], "modes_covered": modes,
+            "quality": quality, "spread": spread, "data_spread": data_spread, "compare": compare,
             "final": {k: float(np.mean(v[-50:])) for k, v in hist.items()}, "figure": figure(out, "gan.png", draw)}

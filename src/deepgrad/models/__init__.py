@@ -15,5 +15,6 @@ from .cifar import (CifarResNet, CifarVGG, cifar_resnet20, cifar_resnet32, cifar
                     cifar_resnet110, cifar_vgg)
 from .rnn import CharRNN, SequenceClassifier, gru_rows, lstm_rows, rnn_rows
 from .autoencoder import VAE, Autoencoder, ConvAutoencoder, vae_loss
-from .gan import DCDiscriminator, DCGenerator, Discriminator, Generator, gan_train_step
+from .gan import (DCDiscriminator, DCGenerator, Discriminator, Generator, discriminator_step, gan_train_round,
+                  gan_train_step, generator_step)
 from .dqn import DQN, ReplayBuffer, dqn_train_step, epsilon_greedy, linear_epsilon, update_target

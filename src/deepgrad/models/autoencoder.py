@@ -180,16 +180,28 @@ class VAE(nn.Module):
         return self.decode(randn(n, self.latent_dim, dtype=w.dtype, device=w.device)).sigmoid()
 
 
-def vae_loss(recon_logits: Tensor, x: Tensor, mu: Tensor, logvar: Tensor, beta: float = 1.0) -> Tensor:
-    """−ELBO per example: BCE(σ(recon_logits), x) + β · KL(N(μ, σ²) ‖ N(0, I)), with the closed form
+def vae_loss(recon: Tensor, x: Tensor, mu: Tensor, logvar: Tensor, beta: float = 1.0,
+             reconstruction: str = "bce") -> Tensor:
+    """−ELBO per example: reconstruction term + β · KL(N(μ, σ²) ‖ N(0, I)), with the closed form
     KL = −½ Σ_j (1 + log σ_j² − μ_j² − σ_j²); both terms summed over features and averaged over the batch.
 
-    The reconstruction term is −log p(x|z) for Bernoulli pixels (x in [0, 1]); the KL term (the lecture's "latent
-    loss") pulls every q(z|x) towards the unit Gaussian so that the decoder also works on samples from the prior.
-    β = 1 is the VAE; β > 1 is the β-VAE.
+    ``reconstruction='bce'`` (default): ``recon`` are the logits of Bernoulli pixel means and the term is
+    BCE(σ(recon), x) = −log p(x|z) (x in [0, 1]). ``reconstruction='mse'``: ``recon`` is the reconstruction x̂ itself
+    (a Gaussian decoder's mean) and the term is the squared error Σ_i (x̂_i − x_i)², i.e. −log N(x; x̂, ½ I) up to a
+    constant: the lectures' "generative loss: mean squared error". The KL term (the "latent loss") pulls every
+    q(z|x) towards the unit Gaussian so that the decoder also works on samples from the prior. β = 1 is the VAE;
+    β > 1 the β-VAE.
     """
-    x = x.reshape(recon_logits.shape)
-    n = recon_logits.shape[0]
-    rec = F.binary_cross_entropy_with_logits(recon_logits, x, reduction="sum")
+    if reconstruction not in ("bce", "mse"):
+        raise ValueError(f"vae_loss: reconstruction must be 'bce' or 'mse', got {reconstruction!r}")
+    if x.numel() != recon.numel():
+        raise ValueError(f"vae_loss: the input has {x.numel()} values but the reconstruction {tuple(recon.shape)} "
+                         f"has {recon.numel()}")
+    x = x.reshape(recon.shape)
+    n = recon.shape[0]
+    if reconstruction == "bce":
+        rec = F.binary_cross_entropy_with_logits(recon, x, reduction="sum")
+    else:
+        rec = F.mse_loss(recon, x, reduction="sum")
     kl = -0.5 * (1.0 + logvar - mu * mu - logvar.exp()).sum()
     return (rec + beta * kl) / n

@@ -3,20 +3,25 @@ discriminator D scores real against generated samples, and the two play
 
     min_G max_D  E_{x∼p_data}[log D(x)] + E_{z∼p_z}[log(1 − D(G(z)))].
 
-``gan_train_step`` alternates one discriminator and one generator update. With the *non-saturating* generator loss
+``gan_train_step`` alternates one discriminator and one generator update; ``gan_train_round`` takes k1
+discriminator and k2 generator steps per round (the lectures' k1/k2). With the *non-saturating* generator loss
 −log D(G(z)) (the default) the generator gets strong gradients early, when D easily rejects its samples and
 log(1 − D(G(z))) is flat; 'minimax' uses the original objective.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .. import nn
+from ..autograd import no_grad
 from ..creation import ones, zeros
 from ..nn import functional as F
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from .autoencoder import _mlp
 
-__all__ = ["Generator", "Discriminator", "DCGenerator", "DCDiscriminator", "gan_train_step"]
+__all__ = ["Generator", "Discriminator", "DCGenerator", "DCDiscriminator", "discriminator_step", "generator_step",
+           "gan_train_step", "gan_train_round"]
 
 
 class Generator(nn.Module):
@@ -107,39 +112,82 @@ class DCDiscriminator(nn.Module):
         return self.net(x)
 
 
+def _check_loss(generator_loss: str, where: str) -> None:
+    if generator_loss not in ("non_saturating", "minimax"):
+        raise ValueError(f"{where}: generator_loss must be 'non_saturating' or 'minimax', got {generator_loss!r}")
+
+
+def discriminator_step(D: nn.Module, opt_d: Optimizer, real: Tensor, fake: Tensor) -> dict:  # noqa: N803
+    """One discriminator update, ascending log D(x) + log(1 − D(G(z))):
+    L_D = BCE(D(x), 1) + BCE(D(G(z)), 0), with the fakes detached so only D learns.
+
+    Returns {'d_loss', 'd_real' (mean D(x)), 'd_fake' (mean D(G(z)))} as floats.
+    """
+    n, m = real.shape[0], fake.shape[0]
+    d_real, d_fake = D(real), D(fake.detach())
+    d_loss = (F.binary_cross_entropy_with_logits(d_real, ones(n, 1, dtype=real.dtype, device=real.device))
+              + F.binary_cross_entropy_with_logits(d_fake, zeros(m, 1, dtype=real.dtype, device=real.device)))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    return {"d_loss": d_loss.item(), "d_real": d_real.detach().sigmoid().mean().item(),
+            "d_fake": d_fake.detach().sigmoid().mean().item()}
+
+
+def generator_step(G: nn.Module, D: nn.Module, opt_g: Optimizer, fake: Tensor,  # noqa: N803
+                   generator_loss: str = "non_saturating") -> float:
+    """One generator update on the fakes G(z) (not detached):
+    non-saturating L_G = BCE(D(G(z)), 1) = −log D(G(z)); minimax L_G = −BCE(D(G(z)), 0) = log(1 − D(G(z))).
+    D's gradients are computed too but D is not stepped (its optimiser zeroes them before its next step)."""
+    _check_loss(generator_loss, "generator_step")
+    d_gen = D(fake)
+    if generator_loss == "non_saturating":
+        g_loss = F.binary_cross_entropy_with_logits(d_gen, ones(fake.shape[0], 1, dtype=d_gen.dtype,
+                                                                device=d_gen.device))
+    else:
+        g_loss = -F.binary_cross_entropy_with_logits(d_gen, zeros(fake.shape[0], 1, dtype=d_gen.dtype,
+                                                                  device=d_gen.device))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return g_loss.item()
+
+
 def gan_train_step(G: nn.Module, D: nn.Module, opt_g: Optimizer, opt_d: Optimizer, real: Tensor, z: Tensor,  # noqa: N803
                    generator_loss: str = "non_saturating") -> dict:
-    """One round of the adversarial game; returns the losses and D's mean outputs as floats.
-
-    Discriminator step (ascend log D(x) + log(1 − D(G(z)))):
-        L_D = BCE(D(x), 1) + BCE(D(G(z)), 0), G(z) detached so only D learns.
-    Generator step, with fresh D outputs on the same z:
-        non-saturating: L_G = BCE(D(G(z)), 1) = −log D(G(z))  (maximise log D(G(z)))
-        minimax:        L_G = −BCE(D(G(z)), 0) = log(1 − D(G(z)))  (the game's own objective)
+    """One round of the adversarial game with one step each: :func:`discriminator_step` on (real, G(z)), then
+    :func:`generator_step` with fresh D outputs on the same G(z).
 
     Returns:
         {'d_loss', 'g_loss', 'd_real' (mean D(x)), 'd_fake' (mean D(G(z)) before the generator step)}.
     """
-    if generator_loss not in ("non_saturating", "minimax"):
-        raise ValueError(f"gan_train_step: generator_loss must be 'non_saturating' or 'minimax', got "
-                         f"{generator_loss!r}")
-    n = real.shape[0]
-    one = ones(n, 1, dtype=real.dtype, device=real.device)
-    zero = zeros(n, 1, dtype=real.dtype, device=real.device)
+    _check_loss(generator_loss, "gan_train_step")
     fake = G(z)
-    d_real, d_fake = D(real), D(fake.detach())
-    d_loss = F.binary_cross_entropy_with_logits(d_real, one) + F.binary_cross_entropy_with_logits(d_fake, zero)
-    opt_d.zero_grad()
-    d_loss.backward()
-    opt_d.step()
+    r = discriminator_step(D, opt_d, real, fake)
+    r["g_loss"] = generator_step(G, D, opt_g, fake, generator_loss)
+    return r
 
-    d_gen = D(fake)
-    if generator_loss == "non_saturating":
-        g_loss = F.binary_cross_entropy_with_logits(d_gen, one)
-    else:
-        g_loss = -F.binary_cross_entropy_with_logits(d_gen, zero)
-    opt_g.zero_grad()
-    g_loss.backward()
-    opt_g.step()
-    return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "d_real": d_real.detach().sigmoid().mean().item(),
-            "d_fake": d_fake.detach().sigmoid().mean().item()}
+
+def gan_train_round(G: nn.Module, D: nn.Module, opt_g: Optimizer, opt_d: Optimizer,  # noqa: N803
+                    real_batches: Callable[[], Tensor], noise: Callable[[int], Tensor], k1: int = 1, k2: int = 1,
+                    generator_loss: str = "non_saturating") -> dict:
+    """One round of Goodfellow et al.'s Algorithm 1 generalised: k1 discriminator steps, each on a fresh real batch
+    ``real_batches()`` and fresh fakes G(noise(n)), then k2 generator steps, each on fresh noise.
+
+    Returns the means over the round: {'d_loss', 'g_loss', 'd_real', 'd_fake', 'd_steps': k1, 'g_steps': k2}.
+    """
+    _check_loss(generator_loss, "gan_train_round")
+    for name, k in (("k1", k1), ("k2", k2)):
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"gan_train_round: {name} must be a positive integer, got {k!r}")
+    d_hist = []
+    for _ in range(k1):
+        real = real_batches()
+        with no_grad():
+            fake = G(noise(real.shape[0]))
+        d_hist.append(discriminator_step(D, opt_d, real, fake))
+    n = real.shape[0]
+    g_losses = [generator_step(G, D, opt_g, G(noise(n)), generator_loss) for _ in range(k2)]
+    out = {k: sum(h[k] for h in d_hist) / k1 for k in d_hist[0]}
+    out.update(g_loss=sum(g_losses) / k2, d_steps=k1, g_steps=k2)
+    return out
