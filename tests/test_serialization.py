@@ -31,8 +31,9 @@ def test_nested_checkpoint_round_trip(tmp_path):
     path = tmp_path / "ck.safetensors"
     dg.save(ck, path)
     back = dg.load(path)
-    np.testing.assert_array_equal(back["model"]["fc.weight"].numpy(), w.detach().numpy())
-    assert back["model"]["fc.weight"].dtype == dg.float32 and not back["model"]["fc.weight"].requires_grad
+    np.testing.assert_array_equal(back["model"]["fc.weight"].detach().numpy(), w.detach().numpy())
+    assert back["model"]["fc.weight"].dtype == dg.float32 and back["model"]["fc.weight"].requires_grad  # fault 6
+    assert back["model"]["fc.weight"].is_leaf and not back["model"]["fc.bias"].requires_grad
     assert back["epoch"] == 3 and back["extra"] == [1, 2.5, "s", None, True, (1, (2, 3))]
     assert back["rng"] == dg.backend.default_generator.get_state()
     assert back["nonfinite"][0] == math.inf and math.isnan(back["nonfinite"][1])

@@ -61,6 +61,13 @@ class Module:
 
     training: bool
 
+    def __new__(cls, *args, **kwargs):
+        # The constructor's arguments, so that deepgrad.save(module) can store a whole Module without pickle
+        # (class import path + these arguments + state_dict). Subclasses need not know about it.
+        obj = super().__new__(cls)
+        obj.__dict__["_init_args"] = (args, kwargs)
+        return obj
+
     def __init__(self) -> None:
         d = self.__dict__
         d["training"] = True

@@ -12,4 +12,4 @@ from .callbacks import (
 )
 from .health import HealthReport, check_health, format_report, gradient_norms
 from .metrics import *
-from .trainer import History, Trainer, fit
+from .trainer import History, Trainer, TrainingInterrupted, fit

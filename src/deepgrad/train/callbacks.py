@@ -3,7 +3,9 @@ NaN guard, logging.
 
 A callback overrides any of ``on_train_begin(trainer)``, ``on_epoch_begin(trainer, epoch)``,
 ``on_after_backward(trainer)``, ``on_batch_end(trainer, batch, logs)``, ``on_epoch_end(trainer, epoch, logs)``,
-``on_train_end(trainer)``. Setting ``trainer.stop_training = True`` ends training after the current epoch.
+``on_interrupt(trainer)`` (Ctrl-C, at a batch boundary) and ``on_train_end(trainer)``. Setting
+``trainer.stop_training = True`` ends training after the current epoch; ``trainer.abort_epoch = True`` ends it at
+once, and the aborted epoch is neither logged nor saved.
 """
 from __future__ import annotations
 
@@ -13,25 +15,20 @@ import json
 import math
 import os
 import sys
+import time
 
 __all__ = ["Callback", "ProgressBar", "EarlyStopping", "ModelCheckpoint", "LRSchedulerCallback", "GradientClipping",
            "TerminateOnNaN", "CSVLogger", "JSONLogger", "atomic_write_text"]
 
 
 def atomic_write_text(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never a partial one."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    tmp = os.path.join(d, f".{os.path.basename(path)}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the new one, never a partial one,
+    and no crash leaves a temporary behind (:func:`deepgrad.serialization.atomic_write`)."""
+    from ..serialization import atomic_write
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    data = text.encode("utf-8")
+    atomic_write(path, lambda f: f.write(data))
 
 
 class Callback:
@@ -45,6 +42,8 @@ class Callback:
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None: ...
 
+    def on_interrupt(self, trainer) -> None: ...
+
     def on_train_end(self, trainer) -> None: ...
 
 
@@ -54,10 +53,11 @@ def _fmt(logs: dict) -> str:
 
 class ProgressBar(Callback):
     """A live bar per epoch with the running loss and metrics (tqdm when installed and writing to a terminal);
-    otherwise one line per epoch. ``quiet=True`` prints nothing."""
+    otherwise (a log file, a pipe, a batch job) a line every ``interval`` seconds with the epoch, step, running loss
+    and samples/s, and one line per epoch. ``quiet=True`` prints nothing."""
 
-    def __init__(self, quiet: bool = False, stream=None) -> None:
-        self.quiet, self.stream = quiet, stream or sys.stderr
+    def __init__(self, quiet: bool = False, stream=None, interval: float = 5.0) -> None:
+        self.quiet, self.stream, self.interval = quiet, stream or sys.stderr, interval
         self.bar = None
 
     def _use_tqdm(self) -> bool:
@@ -72,6 +72,8 @@ class ProgressBar(Callback):
     def on_epoch_begin(self, trainer, epoch):
         if self.quiet:
             return
+        self.t0 = self.last = time.perf_counter()
+        self.loss_sum, self.batches = 0.0, 0
         if self._use_tqdm():
             from tqdm import tqdm
 
@@ -80,10 +82,21 @@ class ProgressBar(Callback):
                             dynamic_ncols=True)
 
     def on_batch_end(self, trainer, batch, logs):
+        if self.quiet:
+            return
         if self.bar is not None:
             self.bar.update(1)
             if batch % 10 == 0:
                 self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+            return
+        self.loss_sum, self.batches = self.loss_sum + logs.get("loss", math.nan), self.batches + 1
+        now = time.perf_counter()
+        if now - self.last >= self.interval:
+            self.last = now
+            total = f"/{len(trainer.train_loader)}" if hasattr(trainer.train_loader, "__len__") else ""
+            rate = trainer.epoch_samples / max(now - self.t0, 1e-9)
+            print(f"epoch {trainer.epoch + 1}/{trainer.epochs}  step {batch + 1}{total}  loss "
+                  f"{self.loss_sum / self.batches:.4f}  {rate:.0f} samples/s", file=self.stream, flush=True)
 
     def on_epoch_end(self, trainer, epoch, logs):
         if self.quiet:
@@ -94,6 +107,11 @@ class ProgressBar(Callback):
             self.bar = None
         else:
             print(f"epoch {epoch + 1}/{trainer.epochs}  {_fmt(logs)}", file=self.stream, flush=True)
+
+    def on_train_end(self, trainer):
+        if self.bar is not None:  # an aborted or interrupted epoch
+            self.bar.close()
+            self.bar = None
 
 
 class EarlyStopping(Callback):
@@ -138,15 +156,28 @@ class EarlyStopping(Callback):
             trainer.model.load_state_dict(self.best_state)
 
 
+def nonfinite_tensors(model) -> list[str]:
+    """Names of the model's floating-point parameters and buffers holding NaN or infinite values."""
+    from .. import backend
+
+    return [name for name, t in model.state_dict().items()
+            if t._data.dtype.kind == "f" and not bool(backend.array_module(t._data).isfinite(t._data).all())]
+
+
 class ModelCheckpoint(Callback):
-    """After each epoch, save the full training state to ``dir/last.safetensors`` and, when ``monitor`` improves,
-    to ``dir/best.safetensors`` (atomic writes: an interrupted save never leaves a truncated file)."""
+    """After each completed epoch with a finite loss and finite weights, save the full training state to
+    ``dir/last.safetensors`` and, when ``monitor`` improves, to ``dir/best.safetensors`` (atomic writes: an
+    interrupted save never leaves a truncated file). An epoch with a NaN/Inf loss or weights is not saved and stops
+    training, so the last good checkpoint stays; ``trainer.stop_reason`` says which it is. On Ctrl-C
+    (``on_interrupt``) the state is saved to ``dir/interrupt.safetensors``, removed again by the next epoch's
+    save."""
 
     def __init__(self, dirpath: str, monitor: str = "val_loss", mode: str = "auto", save_last: bool = True,
                  save_best: bool = True) -> None:
         self.dirpath, self.monitor, self.save_last, self.save_best = dirpath, monitor, save_last, save_best
         self.mode = mode if mode != "auto" else ("min" if "loss" in monitor or "error" in monitor else "max")
         self.best = None
+        self.last_saved_epoch: int | None = None  # 1-based epoch of the newest good checkpoint
 
     @property
     def last_path(self) -> str:
@@ -156,7 +187,28 @@ class ModelCheckpoint(Callback):
     def best_path(self) -> str:
         return os.path.join(self.dirpath, "best.safetensors")
 
+    @property
+    def interrupt_path(self) -> str:
+        return os.path.join(self.dirpath, "interrupt.safetensors")
+
+    def on_train_begin(self, trainer):
+        if self.last_saved_epoch is None and trainer.start_epoch > 0 and os.path.exists(self.last_path):
+            self.last_saved_epoch = trainer.start_epoch
+
+    def _kept(self) -> str:
+        if self.last_saved_epoch is None:
+            return "no checkpoint was written"
+        return f"the last good checkpoint {self.last_path} (epoch {self.last_saved_epoch}) is kept"
+
     def on_epoch_end(self, trainer, epoch, logs):
+        loss = logs.get("loss")
+        bad = nonfinite_tensors(trainer.model)
+        if (isinstance(loss, float) and not math.isfinite(loss)) or bad:
+            what = f"the weights {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}" if bad else f"loss {loss}"
+            trainer.stop_training = True
+            trainer.stop_reason = (f"ModelCheckpoint: epoch {epoch + 1} ended with non-finite {what}; not saved and "
+                                   f"training stopped; {self._kept()}")
+            return
         os.makedirs(self.dirpath, exist_ok=True)
         value = logs.get(self.monitor)
         if self.save_best and value is not None and not (isinstance(value, float) and math.isnan(value)):
@@ -165,6 +217,21 @@ class ModelCheckpoint(Callback):
                 trainer.save_checkpoint(self.best_path)
         if self.save_last:
             trainer.save_checkpoint(self.last_path)
+            self.last_saved_epoch = epoch + 1
+            if os.path.exists(self.interrupt_path):  # superseded by a completed epoch
+                os.remove(self.interrupt_path)
+
+    def on_interrupt(self, trainer):
+        if nonfinite_tensors(trainer.model):
+            return
+        os.makedirs(self.dirpath, exist_ok=True)
+        trainer.save_checkpoint(self.interrupt_path)
+        trainer.interrupt_checkpoint = self.interrupt_path
+
+    def on_train_end(self, trainer):
+        if trainer.stop_reason and "ModelCheckpoint" not in trainer.stop_reason and not \
+                trainer.stop_reason.startswith("interrupted"):
+            trainer.stop_reason += f"; {self._kept()}"
 
 
 class LRSchedulerCallback(Callback):
@@ -206,15 +273,28 @@ class GradientClipping(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop at once (mid-epoch) when the loss becomes NaN or infinite, saying at which step."""
+    """Stop at once (mid-epoch) when the loss becomes NaN or infinite; the aborted epoch is not logged or saved.
+    ``trainer.stop_reason`` says at which step (with a :class:`ModelCheckpoint`, also which checkpoint is kept);
+    ``verbose`` prints it on stderr when training ends. The :class:`Trainer` adds one unless told not to."""
+
+    def __init__(self, verbose: bool = True) -> None:
+        self.verbose = verbose
+        self.fired = False
+
+    def on_train_begin(self, trainer):
+        self.fired = False
 
     def on_batch_end(self, trainer, batch, logs):
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(loss):
+            self.fired = True
             trainer.stop_training = trainer.abort_epoch = True
             trainer.stop_reason = (f"TerminateOnNaN: the loss became {loss} at epoch {trainer.epoch + 1}, batch "
                                    f"{batch + 1} (global step {trainer.global_step}); try a smaller learning rate, "
                                    "gradient clipping, or check the data for NaNs")
+
+    def on_train_end(self, trainer):
+        if self.verbose and self.fired and trainer.stop_reason:
             print(trainer.stop_reason, file=sys.stderr)
 
 
