@@ -288,3 +288,20 @@ def test_pin_memory_keeps_the_batches():
     plain = _collect(DataLoader(ds, batch_size=8, generator=0))
     assert _same(_collect(DataLoader(ds, batch_size=8, generator=0, pin_memory=True)), plain)
     assert _same(_collect(DataLoader(ds, batch_size=8, generator=0, pin_memory=True, num_workers=1)), plain)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_batch_size_none_yields_converted_single_samples(num_workers):
+    loader = DataLoader(PerSample(5), batch_size=None, num_workers=num_workers)
+    samples = list(loader)
+    assert len(samples) == 5 and loader.batch_size is None and len(loader) == 5
+    x, i = samples[3]
+    assert isinstance(x, dg.Tensor) and x.shape == (2,) and i == 3
+    with pytest.raises(ValueError, match="batch_size=None"):
+        DataLoader(PerSample(5), batch_size=None, drop_last=True)
+
+
+def test_in_order_false_gives_every_batch():
+    loader = DataLoader(PerSample(30), batch_size=4, num_workers=2, in_order=False)
+    got = sorted(int(i) for _, idx in loader for i in idx.tolist())
+    assert got == list(range(30))

@@ -10,7 +10,7 @@ from ..tensor import Tensor
 from ._random import SeedLike, resolve_seed
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
-from .worker import fetch_batch
+from .worker import Unbatched, fetch_batch
 from .worker_pool import check_worker_options, iterable_batches, pin_memory, worker_batches
 
 __all__ = ["DataLoader"]
@@ -93,6 +93,7 @@ class DataLoader:
             or ``None`` for deepgrad's default generator, so ``deepgrad.manual_seed`` fixes everything).
         prefetch_factor: tasks queued per worker (default 2 with workers).
         persistent_workers: keep the workers (and their dataset copies) alive from one epoch to the next.
+        in_order: with workers, False hands out each batch as soon as it is ready instead of in sampler order.
         prefetch: batches to prepare ahead in one background thread (0: load in the calling thread).
         device: move every batch's Tensors there (e.g. ``"cuda"``).
 
@@ -119,7 +120,7 @@ class DataLoader:
                  pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
                  worker_init_fn: Callable | None = None, multiprocessing_context=None, generator: SeedLike = None,
                  *, prefetch_factor: int | None = None, persistent_workers: bool = False, pin_memory_device: str = "",
-                 prefetch: int = 0, device=None) -> None:
+                 in_order: bool = True, prefetch: int = 0, device=None) -> None:
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
             raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler "
                              "and drop_last")
@@ -145,12 +146,20 @@ class DataLoader:
         elif batch_sampler is None:
             if sampler is None:
                 sampler = RandomSampler(dataset, generator=self.seed) if shuffle else SequentialSampler(dataset)
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+            if batch_size is None:  # automatic batching off, as PyTorch: one sample at a time, converted not stacked
+                if drop_last:
+                    raise ValueError("DataLoader: batch_size=None yields single samples; drop_last=True does not apply")
+                batch_sampler, self.collate_fn = BatchSampler(sampler, 1), Unbatched(collate_fn)
+            else:
+                batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         if not self._iterable:
             self.sampler = getattr(batch_sampler, "sampler", sampler)
             self.batch_sampler = batch_sampler
             self.batch_size = getattr(batch_sampler, "batch_size", None)
             self.drop_last = getattr(batch_sampler, "drop_last", False)
+            if isinstance(self.collate_fn, Unbatched):
+                self.batch_size = None
+        self.in_order = bool(in_order)
         self._epoch, self._position, self._in_progress, self._resume = 0, 0, False, False
 
     def __len__(self) -> int:

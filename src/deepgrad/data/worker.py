@@ -29,8 +29,8 @@ from ._random import augmentation_rng, rng_for
 from .collate import default_collate, default_convert
 from .dataset import supports_batches
 
-__all__ = ["WorkerInfo", "get_worker_info", "fetch_batch", "next_iterable_batch", "IterableEnd", "ITERABLE_END", "WorkerFailure",
-           "to_wire", "from_wire", "worker_loop"]
+__all__ = ["WorkerInfo", "get_worker_info", "fetch_batch", "next_iterable_batch", "IterableEnd", "ITERABLE_END",
+           "Unbatched", "WorkerFailure", "to_wire", "from_wire", "worker_loop"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,17 @@ class IterableEnd:
 
 
 ITERABLE_END = IterableEnd()
+
+
+class Unbatched:
+    """The collate function of ``batch_size=None``: the single sample of each one-index "batch", through
+    ``collate_fn`` when given, else :func:`default_convert` (arrays become Tensors, nothing is stacked)."""
+
+    def __init__(self, collate_fn: Callable | None) -> None:
+        self.collate_fn = collate_fn
+
+    def __call__(self, samples: list):
+        return (self.collate_fn or default_convert)(samples[0])
 
 
 def next_iterable_batch(iterator: Iterator, batch_size: int | None, drop_last: bool,

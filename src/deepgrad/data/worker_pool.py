@@ -156,9 +156,10 @@ class WorkerPool:
                 raise RuntimeError(f"DataLoader: no batch came from the {len(self.workers)} worker(s) within "
                                    f"timeout={self.timeout:g} seconds")
 
-    def batches(self, tasks: Iterator[tuple], seed: int) -> Iterator:
+    def batches(self, tasks: Iterator[tuple], seed: int, in_order: bool = True) -> Iterator:
         """Run ``tasks`` (``(epoch, number, indices)``; endless for an iterable dataset) and yield their batches
-        in task order; an iterable pass ends when every worker's stream has ended."""
+        in task order (or as they come, without ``in_order``); an iterable pass ends when every worker's stream
+        has ended."""
         self._pass += 1
         run, n = self._pass, len(self.workers)
         active = [True] * n
@@ -176,9 +177,10 @@ class WorkerPool:
                     cursor = (cursor + 1) % n
                 self.index_queues[cursor].put((run, sent, *task, seed))
                 owner[sent], sent, cursor = cursor, sent + 1, (cursor + 1) % n
-            if next_out in ready:
-                payload = ready.pop(next_out)
-                worker = owner.pop(next_out)
+            key = next_out if in_order else next(iter(ready), None)
+            if key in ready:
+                payload = ready.pop(key)
+                worker = owner.pop(key)
                 next_out += 1
                 if isinstance(payload, WorkerFailure):
                     raise payload.exception()
@@ -211,7 +213,7 @@ def worker_batches(loader, epoch: int, start: int) -> Iterator:
         if loader.persistent_workers:
             loader._worker_pool = pool
     try:
-        for batch in pool.batches(tasks, loader.seed):
+        for batch in pool.batches(tasks, loader.seed, loader.in_order):
             yield pin_memory(batch) if loader.pin_memory else batch
     except GeneratorExit:  # the pass was abandoned: persistent workers stay, its late results are dropped
         raise
