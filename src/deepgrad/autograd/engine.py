@@ -69,6 +69,9 @@ class _Walk:
     """The state of one backward pass: gradients summed per node and per leaf, and what to return."""
 
     def __init__(self, targets, create_graph):
+        from ..ops.shape import sum_to  # the ops import this package: looked up once per pass
+
+        self.sum_to = sum_to
         self.create_graph = create_graph
         self.grads: dict = {}
         self.owned: set = set()  # nodes whose gradient is a buffer the engine made itself: safe to add into
@@ -180,14 +183,15 @@ def _backward_node(walk: _Walk, node, g) -> None:
     if node.accumulates and not walk.create_graph and node.next_functions[0] is not None:
         walk.sparse_into(node, g)
         return
-    from ..ops.shape import sum_to
-
     in_grads = node.backward(g)
-    for t, fn, need, gi in zip(node.inputs, node.next_functions, node.needs_input_grad, in_grads):
-        if gi is None or not need:
+    needs = node.needs_input_grad
+    for i, fn in enumerate(node.next_functions):
+        gi = in_grads[i]
+        if gi is None or not needs[i]:
             continue
+        t = node.inputs[i]
         if gi.shape != t.shape:
-            gi = sum_to(gi, t.shape)
+            gi = walk.sum_to(gi, t.shape)
         if fn is None:
             walk.to_leaf(t, gi)
         else:

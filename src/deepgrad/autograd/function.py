@@ -52,13 +52,20 @@ class Function:
             raise self._explain(e, inputs) from e
         if y.__class__ is not _ndarray and isinstance(y, _generic):
             y = _asarray(y)  # NumPy returns scalars for 0-d results; keep arrays throughout
-        out = Tensor._wrap(y)
+        out = Tensor.__new__(Tensor)
+        out._init(y, False)
         if _state.enabled:
-            needs = [t.requires_grad for t in inputs]
+            if len(inputs) == 2:
+                a, b = inputs
+                needs = [a.requires_grad, b.requires_grad]
+                fns = [a.grad_fn, b.grad_fn]
+            else:
+                needs = [t.requires_grad for t in inputs]
+                fns = [t.grad_fn for t in inputs]
             if True in needs:
                 self.inputs = inputs
                 self.needs_input_grad = needs
-                self.next_functions = [t.grad_fn for t in inputs]
+                self.next_functions = fns
                 if self.saves_inputs:
                     self._versions = [inputs[i]._version for i in self.saves_inputs]
                 if self.saves_output:
@@ -89,7 +96,10 @@ class Function:
 
     @property
     def name(self) -> str:
-        return type(self).__name__
+        """The op's name in messages and reprs: the class name, less the ``Fn`` that graph nodes whose name a
+        layer also has carry (``ReLUFn`` beside ``nn.ReLU``)."""
+        n = type(self).__name__
+        return n[:-2] if n.endswith("Fn") else n
 
     def output(self):
         """The output of this node as a Tensor wired to this node (for backward formulas that use ``y``)."""

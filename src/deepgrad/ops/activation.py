@@ -9,7 +9,7 @@ from ._util import normalize_dim
 __all__ = ["softmax", "log_softmax", "one_hot"]
 
 
-class Softmax(Function):
+class SoftmaxFn(Function):
     """softmax(x)_i = e^{x_i - m} / Σ_j e^{x_j - m} with m = max x; ∂: y ⊙ (g - Σ g ⊙ y)."""
 
     saves_output = True
@@ -28,7 +28,7 @@ class Softmax(Function):
         return (y * (g - (g * y).sum(self.axis, keepdim=True)),)
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFn(Function):
     """log softmax(x)_i = x_i - m - log Σ_j e^{x_j - m}; ∂: g - softmax(x) Σ g."""
 
     saves_output = True
@@ -56,12 +56,12 @@ def _dim(x, dim, op):
 
 def softmax(x: Tensor, dim: int | None = None) -> Tensor:
     """softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along ``dim``, computed without overflow."""
-    return Softmax(_dim(x, dim, "softmax"))(x if x.dtype.kind == "f" else x.float())
+    return SoftmaxFn(_dim(x, dim, "softmax"))(x if x.dtype.kind == "f" else x.float())
 
 
 def log_softmax(x: Tensor, dim: int | None = None) -> Tensor:
     """log softmax(x) along ``dim``, computed as x - logsumexp(x) without overflow."""
-    return LogSoftmax(_dim(x, dim, "log_softmax"))(x if x.dtype.kind == "f" else x.float())
+    return LogSoftmaxFn(_dim(x, dim, "log_softmax"))(x if x.dtype.kind == "f" else x.float())
 
 
 def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:

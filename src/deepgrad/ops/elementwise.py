@@ -71,6 +71,12 @@ def _promote(op: str, a, b):
 
 
 def _binary(cls, op, a, b):
+    if b.__class__ is float and isinstance(a, Tensor):  # the common case, inlined: a float tensor and a number
+        dt = a._data.dtype
+        if dt.kind == "f":
+            w = Tensor.__new__(Tensor)
+            w._init(dt.type(b), False)
+            return cls()(a, w)
     a, b = _promote(op, a, b)
     return cls()(a, b)
 
@@ -333,7 +339,7 @@ class Cos(Function):
         return (-g * sin(self.inputs[0]),)
 
 
-class Tanh(Function):
+class TanhFn(Function):
     """tanh x; ∂/∂x = 1 - tanh² x."""
 
     saves_output = True
@@ -346,7 +352,7 @@ class Tanh(Function):
         return (g * (1.0 - y * y),)
 
 
-class Sigmoid(Function):
+class SigmoidFn(Function):
     """σ(x) = 1 / (1 + e^{-x}), computed without overflow; ∂/∂x = σ(x)(1 - σ(x))."""
 
     saves_output = True
@@ -361,7 +367,7 @@ class Sigmoid(Function):
         return (g * (y * (1.0 - y)),)
 
 
-class ReLU(Function):
+class ReLUFn(Function):
     """max(0, x); the gradient at 0 is taken as 0."""
 
     saves_output = True
@@ -479,26 +485,28 @@ class Where(Function):
 
 
 def _unary(cls):
+    name = cls.__name__.removesuffix("Fn").lower()
+
     def fn(x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):
-            raise TypeError(f"{cls.__name__.lower()}: expected a Tensor, got {type(x).__name__}")
+            raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
         if x.dtype.kind != "f":
             x = x.to(float_result(x.dtype))
         return cls()(x)
 
-    fn.__name__ = cls.__name__.lower()
+    fn.__name__ = name
     fn.__doc__ = cls.__doc__ or f"{fn.__name__}(x), elementwise."
     return fn
 
 
 exp, log, log1p, expm1, sqrt, sin, cos, tanh, sigmoid, erf = (
-    _unary(c) for c in (Exp, Log, Log1p, Expm1, Sqrt, Sin, Cos, Tanh, Sigmoid, Erf)
+    _unary(c) for c in (Exp, Log, Log1p, Expm1, Sqrt, Sin, Cos, TanhFn, SigmoidFn, Erf)
 )
 
 
 def relu(x: Tensor) -> Tensor:
     """max(0, x)."""
-    return ReLU()(x)
+    return ReLUFn()(x)
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001
