@@ -13,16 +13,20 @@ from .sampler import BatchSampler, RandomSampler, SequentialSampler
 from .worker import Unbatched, fetch_batch
 from .worker_pool import check_worker_options, iterable_batches, pin_memory, worker_batches
 
-__all__ = ["DataLoader"]
+__all__ = ["DataLoader", "batch_to_device"]
 
 
-def _to_device(batch, device: backend.Device):
+def batch_to_device(batch, device):
+    """The Tensors of a batch (a Tensor, or tuples, lists and dicts of them, nested) on ``device``; everything
+    else, and everything when ``device`` is None, as it is."""
+    if device is None:
+        return batch
     if isinstance(batch, Tensor):
         return batch.to(device=device)
     if isinstance(batch, dict):
-        return {k: _to_device(v, device) for k, v in batch.items()}
+        return {k: batch_to_device(v, device) for k, v in batch.items()}
     if isinstance(batch, tuple | list):
-        return type(batch)(_to_device(v, device) for v in batch)
+        return type(batch)(batch_to_device(v, device) for v in batch)
     return batch
 
 
@@ -208,7 +212,7 @@ class DataLoader:
         batch = fetch_batch(self.dataset, self.collate_fn, self.seed, epoch, number, indices)
         if self.pin_memory:
             batch = pin_memory(batch)
-        return _to_device(batch, self.device) if self.device is not None else batch
+        return batch_to_device(batch, self.device)
 
     def _batches(self, epoch: int, start: int) -> Iterator:
         for number, indices in enumerate(self._index_batches(epoch)):
@@ -229,7 +233,7 @@ class DataLoader:
         else:
             source = self._batches(epoch, self._position)
         if self.device is not None and (self.num_workers or self._iterable):
-            source = (_to_device(batch, self.device) for batch in source)
+            source = (batch_to_device(batch, self.device) for batch in source)
         return self._run(source if self.prefetch == 0 else iter(_Prefetcher(source, self.prefetch)), epoch)
 
     def _run(self, source: Iterator, epoch: int) -> Iterator:

@@ -20,6 +20,7 @@ from collections import defaultdict
 
 from .. import backend
 from ..autograd import no_grad
+from ..data.dataloader import batch_to_device
 from ..tensor import Tensor
 from .callbacks import Callback, ProgressBar, TerminateOnNaN
 from .metrics import get_metric
@@ -71,16 +72,6 @@ class History:
             h.history[k] = list(v)
         h.health = list(d.get("health", []))
         return h
-
-
-def _to(batch, device):
-    if isinstance(batch, Tensor):
-        return batch if device is None or batch.device == device else batch.to(device)
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(_to(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: _to(v, device) for k, v in batch.items()}
-    return batch
 
 
 class Trainer:
@@ -211,7 +202,7 @@ class Trainer:
         total, count, t0 = 0.0, 0, time.perf_counter()
         self.epoch_samples, self._epoch_cut = 0, False
         for i, batch in enumerate(loader):
-            x, y = _to(batch, self.device)
+            x, y = batch_to_device(batch, self.device)
             loss, out = self.train_step(x, y)
             n = len(y) if hasattr(y, "__len__") else 1
             total += loss * n
@@ -240,7 +231,7 @@ class Trainer:
         total, count = 0.0, 0
         try:
             for batch in loader:
-                x, y = _to(batch, self.device)
+                x, y = batch_to_device(batch, self.device)
                 out = self.model(x)
                 n = len(y) if hasattr(y, "__len__") else 1
                 total += self.loss_fn(out, y).item() * n
@@ -262,11 +253,11 @@ class Trainer:
         self.model.eval()
         try:
             if isinstance(data, Tensor):
-                return self.model(_to(data, self.device))
+                return self.model(batch_to_device(data, self.device))
             outs = []
             for batch in data:
                 x = batch[0] if isinstance(batch, (list, tuple)) else batch
-                outs.append(self.model(_to(x, self.device)))
+                outs.append(self.model(batch_to_device(x, self.device)))
             return cat(outs)
         finally:
             self.model.train(was_training)
