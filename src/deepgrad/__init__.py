@@ -56,7 +56,7 @@ def __getattr__(name):  # heavier sub-packages load on first use
     import importlib
 
     if name in ("nn", "optim", "data", "train", "models", "viz", "tools", "demos", "rl", "serialization",
-                "utils", "vision", "distributed", "testing"):
+                "utils", "vision", "distributed", "testing", "onnx"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".serialization", __name__), name)
