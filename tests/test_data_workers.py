@@ -3,6 +3,8 @@ import gc
 import multiprocessing
 import os
 import random
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -173,13 +175,16 @@ def test_worker_init_fn_runs_in_each_worker_after_seeding():
 
 
 def _alive(pids):
+    """The pids still running (an exited process not yet reaped by its new parent counts as gone)."""
     alive = []
     for pid in pids:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
             continue
-        alive.append(pid)
+        if state not in ("Z", "X"):
+            alive.append(pid)
     return alive
 
 
@@ -305,3 +310,24 @@ def test_in_order_false_gives_every_batch():
     loader = DataLoader(PerSample(30), batch_size=4, num_workers=2, in_order=False)
     got = sorted(int(i) for _, idx in loader for i in idx.tolist())
     assert got == list(range(30))
+
+
+def test_workers_exit_when_the_main_process_is_killed(tmp_path):
+    script = tmp_path / "killed.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        "import numpy as np\n"
+        "from deepgrad.data import ArrayDataset, DataLoader\n"
+        "loader = DataLoader(ArrayDataset(np.zeros((64, 3), np.float32)), batch_size=4, num_workers=2,\n"
+        "                    persistent_workers=True)\n"
+        "next(iter(loader))\n"
+        "print(' '.join(str(p) for p in loader._worker_pool.pids), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9, proc.stderr
+    pids = [int(p) for p in proc.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 10
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _alive(pids) == []

@@ -250,6 +250,12 @@ def test_image_folder(tmp_path):
     assert batch.shape == (5, 3, 5, 6) and labels.tolist() == [0, 0, 1, 1, 1]
     only = datasets.ImageFolder(tmp_path, is_valid_file=lambda p: p.endswith("0.png"))
     assert len(only) == 2
+    augment = transforms.Compose([transforms.RandomResizedCrop(4), transforms.RandomHorizontalFlip(),
+                                  transforms.ColorJitter(0.3, 0.3, 0.3, 0.1), transforms.ToTensor()])
+    random_ds = datasets.ImageFolder(tmp_path, transform=augment)
+    inline = [x.numpy() for x, _ in DataLoader(random_ds, batch_size=2, shuffle=True, generator=4)]
+    workers = [x.numpy() for x, _ in DataLoader(random_ds, batch_size=2, shuffle=True, generator=4, num_workers=2)]
+    assert all(np.array_equal(a, b) for a, b in zip(inline, workers, strict=True))  # same augmentations
     txt = datasets.DatasetFolder(tmp_path, loader=lambda p: open(p).read(), extensions=(".txt",), allow_empty=True)
     assert txt[0] == ("not an image", 1)
     with pytest.raises(FileNotFoundError, match="cat"):
