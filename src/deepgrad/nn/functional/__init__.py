@@ -3,6 +3,7 @@
 Usually imported as ``import deepgrad.nn.functional as F``.
 """
 from .activation import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
