@@ -98,7 +98,7 @@ def torch_gpt(torch):
             super().__init__()
             self.ln_1, self.ln_2 = n.LayerNorm(128), n.LayerNorm(128)
             self.attn = n.MultiheadAttention(128, 4, batch_first=True)
-            self.mlp = n.Sequential(n.Linear(128, 512), n.GELU(), n.Linear(512, 128))
+            self.mlp = n.Sequential(n.Linear(128, 512), n.GELU(approximate="tanh"), n.Linear(512, 128))
             self.register_buffer("mask", torch.triu(torch.full((64, 64), float("-inf")), 1))
 
         def forward(self, x):

@@ -23,6 +23,7 @@ from .idx import IDXError, read_idx, write_idx
 from .mnist import MNIST, MNIST_SAMPLE_SPLITS, FashionMNIST, MNISTSample
 from .registry import DatasetInfo, dataset_info, get_dataset, list_datasets
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler
+from .text import LanguageModelDataset, Vocabulary, python_docs_corpus
 from .splits import KFold, StratifiedKFold, random_split, train_val_test_split
 from .worker import WorkerInfo, get_worker_info
 from .transforms import Compose, Lambda, Normalize, RandomCrop, RandomHorizontalFlip, RandomRotation, RandomShift, ToTensor

@@ -13,6 +13,7 @@ from .unet import FCN, UNet, fcn_head, fcn_resnet18, unet
 from .c3d import C3D, c3d, c3d_small
 from .cifar import (CifarResNet, CifarVGG, cifar_resnet20, cifar_resnet32, cifar_resnet44, cifar_resnet56,
                     cifar_resnet110, cifar_vgg)
+from .gpt import GPT, CausalSelfAttention, GPTBlock, Seq2SeqTransformer, gpt_char_small
 from .rnn import CharRNN, SequenceClassifier, gru_rows, lstm_rows, rnn_rows
 from .autoencoder import VAE, Autoencoder, ConvAutoencoder, vae_loss
 from .gan import (DCDiscriminator, DCGenerator, Discriminator, Generator, discriminator_step, gan_train_round,
