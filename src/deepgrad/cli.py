@@ -724,6 +724,32 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _playground_arguments(pg: argparse.ArgumentParser) -> None:
+    pg.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
+    pg.add_argument("--port", type=int, default=8765, help="port")
+    pg.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
+
+@command("playground", "the TensorFlow Playground on deepgrad, in the browser", _playground_arguments)
+def cmd_playground(args) -> int:
+    from .playground import EXTRA, serve
+
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port should be between 1 and 65535, got {args.port}")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"deepgrad playground: warning: listening on {args.host}, so other machines that reach it can use "
+              "this server and its CPU; the default 127.0.0.1 keeps it to this computer", file=sys.stderr)
+    try:
+        serve(args.host, args.port, open_browser=not args.no_browser)
+    except ImportError:
+        raise UsageError(EXTRA) from None
+    except OSError as e:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}") from None
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 # ------------------------------------------------------------------------------------------------ parser
 class _Parser(argparse.ArgumentParser):
     """argparse with its errors on one line: ``deepgrad train: error: ... (see 'deepgrad train --help')``."""
