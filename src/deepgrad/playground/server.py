@@ -33,7 +33,7 @@ from .settings import BOUNDS, LIVE_FIELDS, Settings, SettingsError, validate
 __all__ = ["create_app", "Connection", "MAX_MESSAGE", "FRAME_SECONDS"]
 
 MAX_MESSAGE = datasets.MAX_CSV_BYTES + 16 * 1024  # the largest message a page sends (a CSV upload)
-FRAME_SECONDS = 0.08  # training time between two frames while playing (about 10 frames a second or more)
+FRAME_SECONDS = 0.05  # training time between two frames while playing (15 to 20 frames a second)
 MAX_EPOCHS = 100_000  # a run stops by itself here
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "

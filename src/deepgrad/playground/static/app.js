@@ -70,7 +70,11 @@ function connect() {
     else if (m.type === "ready") onReady(m);
     else if (m.type === "frame") onFrame(m);
     else if (m.type === "state") setPlaying(m.playing);
-    else if (m.type === "error") showError(m.field, m.message);
+    else if (m.type === "error") {
+      showError(m.field, m.message);
+      // A link whose settings are refused: say why, and start from the defaults so the page stays usable.
+      if (!info && hello) send({ type: "configure", settings: hello.defaults });
+    }
     else if (m.type === "uploaded") { settings.dataset = "custom"; settings.points = m.points; configure(); }
     else if (m.type === "export") download(m.filename, m.data);
   };
@@ -98,6 +102,7 @@ function onReady(m) {
 
 function onFrame(m) {
   frame = m;
+  document.body.dataset.frames = Number(document.body.dataset.frames || 0) + 1;
   $("epoch").textContent = String(m.epoch).padStart(6, "0").replace(/(\d{3})(\d{3})$/, "$1,$2");
   $("train-loss").textContent = fmt(m.train_loss);
   $("test-loss").textContent = fmt(m.test_loss);
@@ -214,6 +219,12 @@ function bindControls() {
   });
   $("csv").dataset.field = "csv";
   window.addEventListener("resize", drawLinks);
+  window.addEventListener("hashchange", () => {  // a link edited or pasted into the address bar
+    if (!hello || location.hash === toHash()) return;
+    settings = fromHash(hello.defaults);
+    controlsFromSettings();
+    configure();
+  });
 }
 
 // ----------------------------------------------------------------------------------------- network
@@ -370,16 +381,21 @@ function drawLinks() {
   layers.push([$("output-node")]);
   frame.weights.forEach((w, l) => {
     const from = layers[l], to = layers[l + 1];
-    if (!from || !to || w.length !== to.length) return;
+    if (!from || !to) return;
+    const classes = l === frame.weights.length - 1 && w.length > 1;  // softmax: one node stands for k outputs
+    if (!classes && w.length !== to.length) return;
     for (let j = 0; j < to.length; j++) {
       const [x2, y2, h2] = centre(to[j], box);
       for (let i = 0; i < from.length; i++) {
-        const [x1, y1, h1] = centre(from[i], box), v = w[j][i];
+        const [x1, y1, h1] = centre(from[i], box);
+        // for k classes: the class this input pushes hardest, in that class's colour
+        const c = classes ? w.reduce((b, row, k) => (Math.abs(row[i]) > Math.abs(w[b][i]) ? k : b), 0) : -1;
+        const v = classes ? w[c][i] : w[j][i];
         ctx.beginPath();
         ctx.moveTo(x1 + h1, y1);
         const mx = (x1 + h1 + x2 - h2) / 2;
         ctx.bezierCurveTo(mx, y1, mx, y2, x2 - h2, y2);
-        ctx.strokeStyle = css(v >= 0 ? POS : NEG);
+        ctx.strokeStyle = css(classes ? PALETTE[c] : v >= 0 ? POS : NEG);
         ctx.globalAlpha = Math.min(1, 0.25 + Math.abs(v));
         ctx.lineWidth = Math.max(0.4, Math.min(6, Math.abs(v) * 2.5));
         ctx.stroke();
