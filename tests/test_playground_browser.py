@@ -89,7 +89,8 @@ def test_circle_trains_after_changing_data_layers_and_activation(app_url, page, 
     for _ in range(2):
         n = page.locator("#hidden-layers .hidden-layer").first.locator(".neuron").count()
         page.locator("#hidden-layers .hidden-layer .add-neuron").first.click()
-        page.wait_for_function(f"document.querySelector('#hidden-layers .hidden-layer').querySelectorAll('.neuron').length === {n + 1}")
+        first = "document.querySelector('#hidden-layers .hidden-layer')"
+        page.wait_for_function(f"{first}.querySelectorAll('.neuron').length === {n + 1}")
     page.select_option("#activation", "relu")
     page.select_option("#optimizer", "adam")
     page.click("button[data-dataset=circle]")
@@ -125,7 +126,10 @@ def test_multiclass_colours_every_class(app_url, page, shots):
     shares = page.evaluate("""() => {
         const c = document.querySelector('#heatmap'), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         const counts = {};
-        for (let i = 0; i < d.length; i += 4 * 7) { const k = d[i] + ',' + d[i + 1] + ',' + d[i + 2]; counts[k] = (counts[k] || 0) + 1; }
+        for (let i = 0; i < d.length; i += 4 * 7) {
+            const k = d[i] + ',' + d[i + 1] + ',' + d[i + 2];
+            counts[k] = (counts[k] || 0) + 1;
+        }
         const total = Object.values(counts).reduce((a, b) => a + b, 0);
         return Object.values(counts).map(v => v / total).filter(s => s > 0.05);
     }""")

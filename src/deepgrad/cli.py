@@ -1,4 +1,4 @@
-"""The ``deepgrad`` command: ``train``, ``evaluate``, ``predict``, ``list``, ``summary``, ``demo``.
+"""The ``deepgrad`` command: ``train``, ``evaluate``, ``predict``, ``list``, ``summary``, ``demo``, ``playground``.
 
 ``deepgrad train`` with no arguments trains the best available model on the bundled MNIST sample (offline), prints
 the held-out test accuracy, and leaves a checkpoint, the history (JSON/CSV) and plots in ``--out``.
