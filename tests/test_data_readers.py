@@ -143,11 +143,24 @@ def test_download_checksum_mismatch_leaves_nothing_and_keeps_user_files(tmp_path
     # the user already has the labels (even an odd copy of them): they must survive untouched
     user = tmp_path / "train-labels-idx1-ubyte.gz"
     user.write_bytes(b"user's own bytes")
+    with pytest.raises(ChecksumError, match="train-labels-idx1-ubyte.gz is already there but its md5 is"):
+        MNIST(tmp_path, download=True)  # issue 11: an existing file is checked against the published MD5
+    assert calls == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train-labels-idx1-ubyte.gz"]
+    assert user.read_bytes() == b"user's own bytes"
+    user.unlink()
     with pytest.raises(ChecksumError, match="does not match"):
         MNIST(tmp_path, download=True)
     assert len(calls) == 2  # both mirrors tried for the missing images
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["train-labels-idx1-ubyte.gz"]
-    assert user.read_bytes() == b"user's own bytes"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_true_accepts_existing_files_with_the_published_checksum(tmp_path, monkeypatch):
+    write_idx(tmp_path / "x.gz", _images(3))
+    digest = hashlib.md5((tmp_path / "x.gz").read_bytes()).hexdigest()
+    _serve(monkeypatch, b"never fetched", calls := [])
+    assert download_mod.download_file(["https://mirror/x.gz"], tmp_path / "x.gz", digest) == tmp_path / "x.gz"
+    assert calls == []
 
 
 def test_download_good_bytes_are_moved_into_place(tmp_path, monkeypatch):

@@ -184,3 +184,38 @@ def test_resuming_with_last_epoch_needs_initial_lr():
     assert s.last_epoch == 4 and s.get_last_lr()[0] == pytest.approx(0.05)  # recursive: epoch 4 halves the rate
     s.step(6)
     assert s.get_last_lr()[0] == pytest.approx(0.1 * 0.5 ** 3)  # closed form when jumping
+
+
+# ------------------------------------------------------------------------------------------ faults (issue 11)
+@pytest.mark.parametrize("make, error, words", [
+    (lambda o: S.CosineAnnealingLR(o, T_max=0), ValueError, "T_max must be an integer >= 1"),
+    (lambda o: S.CosineAnnealingLR(o, T_max="10"), TypeError, "T_max must be an integer"),
+    (lambda o: S.CosineAnnealingLR(o, T_max=2.5), ValueError, "T_max must be an integer"),
+    (lambda o: S.StepLR(o, step_size="3"), TypeError, "step_size must be an integer"),
+    (lambda o: S.StepLR(o, 3, gamma="0.1"), TypeError, "gamma must be a finite number"),
+    (lambda o: S.MultiStepLR(o, [2, -1]), ValueError, "each milestone must be an integer >= 0"),
+    (lambda o: S.ExponentialLR(o, gamma=float("nan")), ValueError, "gamma must be a finite"),
+    (lambda o: S.LinearLR(o, total_iters=0), ValueError, "total_iters must be an integer >= 1"),
+    (lambda o: S.OneCycleLR(o, max_lr="1", total_steps=5), TypeError, "max_lr must be"),
+    (lambda o: S.OneCycleLR(o, max_lr=1.0, epochs=2, steps_per_epoch=0), ValueError,
+     "steps_per_epoch must be an integer >= 1"),
+])
+def test_scheduler_arguments_are_checked_with_a_sentence(make, error, words):
+    """Issue 11, item 8: CosineAnnealingLR(T_max=0) used to fail with ZeroDivisionError."""
+    opt = SGD([dg.ones(2, requires_grad=True)], lr=0.1, momentum=0.9)
+    with pytest.raises(error) as e:
+        make(opt)
+    assert words in str(e.value)
+
+
+def test_scheduler_load_state_dict_refuses_another_schedulers_state():
+    opt = SGD([dg.ones(2, requires_grad=True)], lr=0.1)
+    step = S.StepLR(opt, 2).state_dict()
+    cos = S.CosineAnnealingLR(SGD([dg.ones(2, requires_grad=True)], lr=0.1), T_max=4)
+    with pytest.raises(ValueError, match="not from a CosineAnnealingLR: it has gamma, step_size"):
+        cos.load_state_dict(step)
+    with pytest.raises(TypeError, match="expected a dict"):
+        cos.load_state_dict("garbage")
+    with pytest.raises(TypeError, match="last_epoch must be an integer"):
+        cos.load_state_dict({**cos.state_dict(), "last_epoch": "3"})
+    assert cos.T_max == 4 and cos.last_epoch == 0

@@ -346,3 +346,62 @@ def test_docstring_examples_run(module):
     import importlib
 
     assert doctest.testmod(importlib.import_module(module)).failed == 0
+
+
+# ------------------------------------------------------------------------------------------ faults (issue 11)
+def _stepped(opt_cls, **kw):
+    a = dg.ones(2, 3, requires_grad=True)
+    opt = opt_cls([a], lr=0.1, **kw)
+    (a * a).sum().backward()
+    opt.step()
+    return a, opt
+
+
+def test_load_state_dict_refuses_another_optimisers_state():
+    """Issue 11, item 8: SGD used to take Adam's lr and betas."""
+    _, adam = _stepped(optim.Adam)
+    b = dg.ones(2, 3, requires_grad=True)
+    sgd = optim.SGD([b], lr=0.5, momentum=0.9)
+    with pytest.raises(ValueError, match="not from a SGD.*betas"):
+        sgd.load_state_dict(adam.state_dict())
+    assert sgd.param_groups[0]["lr"] == 0.5 and "betas" not in sgd.param_groups[0] and sgd.state == {}
+    _, other = _stepped(optim.SGD, momentum=0.9)
+    with pytest.raises(ValueError, match="not from a Adam.*momentum"):
+        optim.Adam([dg.ones(2, 3, requires_grad=True)], lr=0.1).load_state_dict(other.state_dict())
+
+
+def test_load_state_dict_checks_shapes_layout_indices_and_types():
+    _, adam = _stepped(optim.Adam)
+    sd = adam.state_dict()
+    c = dg.ones(3, 2, requires_grad=True)  # same size, another shape
+    with pytest.raises(ValueError, match=r"buffer 'exp_avg' of parameter 0 has shape \(2, 3\).*\(3, 2\)"):
+        optim.Adam([c], lr=0.1).load_state_dict(sd)
+    fresh = optim.Adam([dg.ones(2, 3, requires_grad=True)], lr=0.1)
+    with pytest.raises(TypeError, match="expected a dict with 'state'"):
+        fresh.load_state_dict([1, 2])
+    bad = {"state": {7: sd["state"][0]}, "param_groups": sd["param_groups"]}
+    with pytest.raises(ValueError, match="refers to parameter 7"):
+        fresh.load_state_dict(bad)
+    bad = {"state": {}, "param_groups": [{**sd["param_groups"][0], "lr": "0.1"}]}
+    with pytest.raises(TypeError, match="lr must be a number, got str '0.1'"):
+        fresh.load_state_dict(bad)
+    bad = {"state": {}, "param_groups": [{**sd["param_groups"][0], "params": [0.5]}]}
+    with pytest.raises(ValueError, match="invalid or repeated index"):
+        fresh.load_state_dict(bad)
+    assert fresh.state == {} and fresh.param_groups[0]["lr"] == 0.1  # nothing changed by a refused state
+    fresh.load_state_dict(sd)  # the real thing still loads
+    assert fresh.state[fresh.param_groups[0]["params"][0]]["step"] == 1
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: optim.SGD(p, lr="0.1"), "SGD: lr must be a number, got str '0.1'"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=None), "SGD: momentum must be a number"),
+    (lambda p: optim.SGD(p, lr=0.1, nesterov="yes"), "SGD: nesterov must be True or False"),
+    (lambda p: optim.Adam(p, betas=(0.9,)), "Adam: betas must be a tuple of 2 numbers"),
+    (lambda p: optim.Adam(p, eps="1e-8"), "Adam: eps must be a number"),
+    (lambda p: optim.RMSprop(p, lr=[0.1]), "RMSprop: lr must be a number, got list"),
+])
+def test_hyper_parameters_of_the_wrong_type_are_refused_in_a_sentence(make, words):
+    with pytest.raises(TypeError) as e:
+        make([dg.ones(2, requires_grad=True)])
+    assert str(e.value).startswith(words)

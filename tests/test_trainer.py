@@ -1,7 +1,10 @@
 """The training loop, its callbacks and the health report."""
 import csv
+import io
 import json
 import math
+import os
+import re
 
 import numpy as np
 import pytest
@@ -131,3 +134,126 @@ def test_fit_validates_epochs():
     model, opt = make()
     with pytest.raises(ValueError, match="epochs"):
         train.Trainer(model, F.cross_entropy, opt, progress=False).fit(loaders()[0], epochs=0)
+
+
+# ------------------------------------------------------------------------------------------ faults (issue 11)
+class NaNAt:
+    """A loss that turns NaN at one global step (counted over calls), else cross-entropy."""
+
+    def __init__(self, step):
+        self.step, self.calls = step, 0
+
+    def __call__(self, out, y):
+        self.calls += 1
+        loss = F.cross_entropy(out, y)
+        return loss * float("nan") if self.calls == self.step else loss
+
+
+def test_nan_mid_epoch_keeps_the_last_good_checkpoint(tmp_path):
+    """Issue 11, item 1: the aborted epoch is not logged, not saved, and resuming does not skip it."""
+    tr, va = loaders()  # 5 training batches and 1 validation batch per epoch: call 8 is batch 2 of epoch 2
+    model, opt = make()
+    ck = train.ModelCheckpoint(str(tmp_path), monitor="val_loss")
+    t = train.Trainer(model, NaNAt(8), opt, callbacks=[ck], progress=False, terminate_on_nan=False)
+    t.callbacks.append(train.TerminateOnNaN(verbose=False))
+    t.fit(tr, va, epochs=4)
+    assert t.history.epochs == [0] and t.start_epoch == 1
+    last = dg.load(tmp_path / "last.safetensors")
+    assert last["epoch"] == 1 and all(np.isfinite(v.numpy()).all() for v in last["model"].values())
+    assert "epoch 2, batch 2" in t.stop_reason and "last good checkpoint" in t.stop_reason and "(epoch 1)" in \
+        t.stop_reason
+
+
+def test_non_finite_weights_are_never_saved(tmp_path):
+    tr, va = loaders()
+    model, opt = make()
+
+    class Poison(train.Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 1:
+                with dg.no_grad():
+                    trainer.model[0].weight.fill_(float("inf"))
+
+    ck = train.ModelCheckpoint(str(tmp_path), monitor="val_loss")
+    t = train.Trainer(model, F.cross_entropy, opt, callbacks=[Poison(), ck], progress=False)
+    t.fit(tr, va, epochs=4)
+    assert dg.load(tmp_path / "last.safetensors")["epoch"] == 1 and len(t.history.epochs) == 2
+    assert "non-finite the weights 0.weight" in t.stop_reason
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_trainer_is_reusable_after_a_nan_stop_and_default_callbacks_stop_on_nan(capsys):
+    """Issue 11, item 2: the abort flag used to stay set, so every later fit() ran one batch per epoch; and with
+    the default callbacks a NaN loss trained on silently."""
+    tr, _ = loaders()
+    model, opt = make()
+    t = train.Trainer(model, NaNAt(2), opt, progress=True, quiet=True)
+    t.fit(tr, epochs=3)
+    assert t.stop_reason.startswith("TerminateOnNaN") and t.global_step == 2 and t.history.epochs == []
+    model2, opt2 = make()
+    t2 = train.Trainer(model2, NaNAt(2), opt2, progress=True)
+    t2.fit(tr, epochs=3)
+    assert "TerminateOnNaN: the loss became nan" in capsys.readouterr().err  # a sentence, by default
+    t.loss_fn = F.cross_entropy
+    t.fit(tr, epochs=2)  # reusable: full epochs again
+    assert t.stop_reason is None and t.history.epochs == [0, 1] and t.global_step == 2 + 2 * 5
+
+
+def test_ctrl_c_in_fit_saves_an_interrupt_checkpoint_and_resumes_identically(tmp_path):
+    import signal
+
+    tr, va = loaders()
+    model, opt = make()
+    train.Trainer(model, F.cross_entropy, opt, progress=False).fit(tr, va, epochs=3)
+    straight = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+    class CtrlC(train.Callback):
+        def on_batch_end(self, trainer, batch, logs):
+            if trainer.epoch == 1 and batch == 2:
+                signal.raise_signal(signal.SIGINT)
+
+    tr, va = loaders()
+    model, opt = make()
+    ck = train.ModelCheckpoint(str(tmp_path), monitor="val_loss")
+    t = train.Trainer(model, F.cross_entropy, opt, callbacks=[ck, CtrlC()], progress=False)
+    with pytest.raises(train.TrainingInterrupted) as e:
+        t.fit(tr, va, epochs=3)
+    assert e.value.checkpoint == ck.interrupt_path and isinstance(e.value, KeyboardInterrupt)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    state = dg.load(ck.interrupt_path)
+    assert state["epoch"] == 1 and state["global_step"] == 5 + 3 and state["loader"]["position"] == 3
+    tr, va = loaders()
+    model2, opt2 = make()
+    ck2 = train.ModelCheckpoint(str(tmp_path), monitor="val_loss")
+    t2 = train.Trainer(model2, F.cross_entropy, opt2, callbacks=[ck2], progress=False)
+    t2.resume(ck.interrupt_path)
+    t2.fit(tr, va, epochs=3)
+    for k, v in model2.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), straight[k], err_msg=k)
+    assert not os.path.exists(ck.interrupt_path)  # superseded by a completed epoch
+
+
+def test_progress_lines_when_not_a_terminal():
+    tr, _ = loaders(batch=16)
+    model, opt = make()
+    stream = io.StringIO()
+    train.Trainer(model, F.cross_entropy, opt, callbacks=[train.ProgressBar(stream=stream, interval=0.0)]).fit(
+        tr, epochs=1)
+    lines = stream.getvalue().splitlines()
+    assert re.fullmatch(r"epoch 1/1  step 1/10  loss \d+\.\d{4}  \d+ samples/s", lines[0]), lines[0]
+    assert len(lines) == 11 and lines[-1].startswith("epoch 1/1  loss")
+
+
+def test_dataloader_state_is_validated():
+    """Issue 11, item 8: garbage and an out-of-range position (which skipped an epoch) used to be accepted."""
+    tr, _ = loaders()  # 5 batches
+    for bad, error, words in [("garbage", TypeError, "expected a dict"), ({"epoch": 0}, TypeError, "expected a dict"),
+                              ({"epoch": -1, "position": 0, "seed": 0}, ValueError, "epoch must be a non-negative"),
+                              ({"epoch": 0, "position": 5, "seed": 0}, ValueError, "position 5 is outside"),
+                              ({"epoch": 0, "position": 1.5, "seed": 0}, ValueError, "position must be"),
+                              ({"epoch": 0, "position": 0, "seed": "x"}, ValueError, "seed must be")]:
+        with pytest.raises(error, match=words):
+            tr.load_state_dict(bad)
+    assert tr.state_dict()["epoch"] == 0 and tr.state_dict()["position"] == 0
+    tr.load_state_dict({"epoch": 1, "position": 4, "seed": 0, "sampler": None})
+    assert len(list(tr)) == 1

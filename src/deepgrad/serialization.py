@@ -266,13 +266,14 @@ def _read_bytes(path) -> tuple[bytes, str]:
         fd = os.open(where, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except IsADirectoryError:
         raise CheckpointError(f"{where}: is a directory, not a checkpoint file") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device" if
+                stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
+        raise CheckpointError(f"{where}: is {kind}, not a checkpoint file; deepgrad reads regular files only")
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            kind = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
-                    else "a socket" if stat.S_ISSOCK(st.st_mode) else "a device" if
-                    stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
-            raise CheckpointError(f"{where}: is {kind}, not a checkpoint file; deepgrad reads regular files only")
         if hasattr(os, "set_blocking"):
             os.set_blocking(f.fileno(), True)
         return f.read(), where
@@ -618,9 +619,11 @@ class _Decoder:
         if not isinstance(requires_grad, bool):
             raise self.bad(f"tensor {name!r}: requires_grad must be true or false, got {_kind(requires_grad)}")
         try:
-            dev = _map_device(self.map_location, device)
+            if device is not None:
+                backend.Device(device)
         except ValueError as e:
             raise self.bad(f"tensor {name!r}: {e}") from None
+        dev = _map_device(self.map_location, device)
         t = _place(self.arrays[name], dev)
         if requires_grad:
             if t.dtype.kind != "f":

@@ -1,6 +1,7 @@
 """``DataLoader``: batches from a dataset, in a reproducible, resumable order, optionally prefetched."""
 from __future__ import annotations
 
+import numbers
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -189,7 +190,24 @@ class DataLoader:
         return {"epoch": epoch, "position": position, "seed": self.seed, "sampler": sampler}
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from a :meth:`state_dict`: the next ``iter`` yields batch ``position`` of epoch ``epoch``."""
+        """Continue from a :meth:`state_dict`: the next ``iter`` yields batch ``position`` of epoch ``epoch``.
+
+        Checked first: a dict with integer ``epoch >= 0``, ``0 <= position < len(self)`` (a position at the end is
+        stored as the next epoch's start) and ``seed``; a bad state raises with a sentence and changes nothing."""
+        if not isinstance(state, dict) or not {"epoch", "position", "seed"} <= set(state):
+            raise TypeError("DataLoader.load_state_dict: expected a dict with 'epoch', 'position' and 'seed' as made "
+                            f"by state_dict(), got {type(state).__name__} {str(state)[:60]}")
+        for key in ("epoch", "position", "seed"):
+            v = state[key]
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+                raise ValueError(f"DataLoader.load_state_dict: {key} must be a non-negative integer, got {v!r}")
+        try:
+            n = len(self)
+        except TypeError:  # an iterable dataset of unknown length
+            n = None
+        if n is not None and not (state["position"] < n or state["position"] == 0):
+            raise ValueError(f"DataLoader.load_state_dict: position {state['position']} is outside this loader's "
+                             f"{n} batches per epoch (the state comes from another loader or batch size)")
         self._epoch, self._position, self.seed = int(state["epoch"]), int(state["position"]), int(state["seed"])
         if state.get("sampler") is not None and hasattr(self.batch_sampler, "load_state_dict"):
             self.batch_sampler.load_state_dict(state["sampler"])

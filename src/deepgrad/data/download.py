@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["DownloadError", "ChecksumError", "data_root", "file_digest", "download_file"]
+__all__ = ["DownloadError", "ChecksumError", "data_root", "file_digest", "verify_file", "download_file"]
 
 _CHUNK = 1 << 20
 
@@ -59,15 +59,27 @@ def _algorithm(checksum: str) -> str:
     return algorithm
 
 
+def verify_file(path: str | os.PathLike, checksum: str) -> Path:
+    """Check an existing file against its published ``checksum`` (MD5 or SHA-256): returns the path, or raises
+    :class:`ChecksumError` saying what was found (the file is left untouched)."""
+    algorithm = _algorithm(checksum)
+    digest = file_digest(path, algorithm)
+    if digest != checksum.lower():
+        raise ChecksumError(f"{path} is already there but its {algorithm} is {digest}, not the published {checksum} "
+                            "(a truncated or different file); it was left untouched: delete it to download it again")
+    return Path(path)
+
+
 def download_file(urls: Sequence[str], dest: str | os.PathLike, checksum: str, timeout: float = 60.0) -> Path:
     """Fetch ``dest`` from the first mirror in ``urls`` that serves bytes with ``checksum`` (MD5 or SHA-256).
 
-    An existing ``dest`` is never overwritten: it is returned as is. Raises :class:`DownloadError` (or
-    :class:`ChecksumError` when only bad bytes arrived) naming every mirror tried.
+    An existing ``dest`` is never overwritten: it is checked against ``checksum`` (:func:`verify_file`) and
+    returned. Raises :class:`DownloadError` (or :class:`ChecksumError` when only bad bytes arrived, or the existing
+    file differs) naming every mirror tried.
     """
     dest = Path(dest)
     if dest.exists():
-        return dest
+        return verify_file(dest, checksum)
     algorithm = _algorithm(checksum)
     dest.parent.mkdir(parents=True, exist_ok=True)
     failures, bad_checksum = [], False

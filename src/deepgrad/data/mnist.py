@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import ArrayDataset
-from .download import data_root, download_file
+from .download import data_root, download_file, verify_file
 from .idx import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, read_idx
 
 __all__ = ["MNISTSample", "MNIST", "FashionMNIST", "MNIST_SAMPLE_SPLITS"]
@@ -72,7 +72,9 @@ class MNIST(ArrayDataset):
         root: the directory holding ``train-images-idx3-ubyte.gz`` etc.; default ``$DEEPGRAD_DATA/mnist``, else
             ``~/.cache/deepgrad/mnist``.
         train: the 60,000 training digits (else the 10,000 test digits).
-        download: fetch missing files from the mirrors, checking their published MD5s.
+        download: fetch missing files from the mirrors, checking their published MD5s; files already there are
+            checked against the same MD5s (a mismatch raises :class:`ChecksumError` naming the file; uncompressed
+            files, which have no published checksum, are used as they are).
         transform, target_transform: applied to images / labels (see :class:`ArrayDataset`).
 
     Samples are ``(image uint8 (28, 28), label int64)``.
@@ -92,6 +94,10 @@ class MNIST(ArrayDataset):
         prefix = "train" if train else "t10k"
         stems = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
         paths = [self._find(stem) for stem in stems]
+        if download:
+            for p, stem in zip(paths, stems):
+                if p is not None and p.name == f"{stem}.gz":
+                    verify_file(p, self.md5[p.name])
         if any(p is None for p in paths):
             if download:
                 paths = [p or download_file([m + stem + ".gz" for m in self.mirrors], self.root / f"{stem}.gz",

@@ -48,6 +48,8 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS: does not support per-parameter options (parameter groups); pass one list")
 
+    param_shaped_state = False  # flat search direction and history over all parameters
+
     def _validate(self, group: dict) -> None:
         super()._validate(group)
         check("LBFGS", "max_iter", group["max_iter"], group["max_iter"] >= 1, ">= 1")

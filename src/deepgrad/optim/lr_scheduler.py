@@ -12,7 +12,22 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _is_real
+
+
+def _integer(owner: str, name: str, value, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``, or a sentence: ``CosineAnnealingLR: T_max must be an integer >= 1``."""
+    if not _is_real(value) or int(value) != value or value < minimum:
+        raise (ValueError if _is_real(value) else TypeError)(
+            f"{owner}: {name} must be an integer >= {minimum}, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def _number(owner: str, name: str, value) -> float:
+    if not _is_real(value) or not math.isfinite(value):
+        raise (ValueError if _is_real(value) else TypeError)(
+            f"{owner}: {name} must be a finite number, got {type(value).__name__} {value!r}")
+    return value
 
 
 class LRScheduler:
@@ -66,7 +81,24 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a :meth:`state_dict` of the same kind of scheduler (checked: a dict with this scheduler's
+        entries and an integer ``last_epoch``)."""
+        self._check_state(state_dict)
         self.__dict__.update(state_dict)
+
+    def _check_state(self, state_dict, ignore: tuple = ()) -> None:
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{name}: expected a dict made by state_dict(), got {type(state_dict).__name__}")
+        own = set(self.__dict__) - {"optimizer", *ignore}
+        foreign = sorted(str(k) for k in set(state_dict) - own - set(ignore))
+        missing = sorted(own - set(state_dict))
+        if foreign or missing:
+            raise ValueError(f"{name}: the saved state is not from a {type(self).__name__}"
+                             + (f": it has {', '.join(foreign)}" if foreign else "")
+                             + (f"{';' if foreign else ':'} it lacks {', '.join(missing)}" if missing else ""))
+        if "last_epoch" in state_dict:
+            _integer(name, "last_epoch", state_dict["last_epoch"], -1)
 
 
 class LambdaLR(LRScheduler):
@@ -97,8 +129,9 @@ class LambdaLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._check_state(state_dict, ignore=("lr_lambdas",))
         state = dict(state_dict)
-        for f, saved in zip(self.lr_lambdas, state.pop("lr_lambdas")):
+        for f, saved in zip(self.lr_lambdas, state.pop("lr_lambdas", [])):
             if saved is not None:
                 f.__dict__.update(saved)
         self.__dict__.update(state)
@@ -123,9 +156,7 @@ class StepLR(LRScheduler):
     \text{gamma}^{\lfloor t / \text{step\_size} \rfloor}`."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        if step_size < 1:
-            raise ValueError(f"StepLR: invalid step_size {step_size!r} (must be >= 1)")
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size, self.gamma = _integer("StepLR", "step_size", step_size, 1), _number("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -145,9 +176,9 @@ class MultiStepLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
         self.milestones: dict[int, int] = {}
-        for m in sorted(milestones):
-            self.milestones[int(m)] = self.milestones.get(int(m), 0) + 1
-        self.gamma = gamma
+        for m in sorted(_integer("MultiStepLR", "each milestone", m, 0) for m in milestones):
+            self.milestones[m] = self.milestones.get(m, 0) + 1
+        self.gamma = _number("MultiStepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -163,7 +194,7 @@ class ExponentialLR(LRScheduler):
     r""":math:`\gamma_t = \gamma_0\, \text{gamma}^t`."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = gamma
+        self.gamma = _number("ExponentialLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -180,6 +211,8 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1) -> None:
+        _number("LinearLR", "start_factor", start_factor), _number("LinearLR", "end_factor", end_factor)
+        total_iters = _integer("LinearLR", "total_iters", total_iters, 1)
         if not 0 < start_factor <= 1:
             raise ValueError(f"LinearLR: invalid start_factor {start_factor!r} (must be in (0, 1])")
         if not 0 <= end_factor <= 1:
@@ -212,7 +245,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:  # noqa: N803
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = _integer("CosineAnnealingLR", "T_max", T_max, 1)
+        self.eta_min = _number("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -252,12 +286,9 @@ class OneCycleLR(LRScheduler):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
-            if epochs <= 0 or steps_per_epoch <= 0:
-                raise ValueError(f"OneCycleLR: invalid epochs {epochs!r} / steps_per_epoch {steps_per_epoch!r} "
-                                 "(must be > 0)")
-            total_steps = epochs * steps_per_epoch
-        if total_steps <= 0:
-            raise ValueError(f"OneCycleLR: invalid total_steps {total_steps!r} (must be > 0)")
+            total_steps = _integer("OneCycleLR", "epochs", epochs, 1) * _integer("OneCycleLR", "steps_per_epoch",
+                                                                                 steps_per_epoch, 1)
+        total_steps = _integer("OneCycleLR", "total_steps", total_steps, 1)
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: invalid pct_start {pct_start!r} (must be in [0, 1])")
         if anneal_strategy not in ("cos", "linear"):
@@ -273,6 +304,7 @@ class OneCycleLR(LRScheduler):
                             (total_steps - 1.0, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         groups = optimizer.param_groups
         max_lrs = list(max_lr) if isinstance(max_lr, list | tuple) else [max_lr] * len(groups)
+        max_lrs = [_number("OneCycleLR", "max_lr", m) for m in max_lrs]
         if len(max_lrs) != len(groups):
             raise ValueError(f"OneCycleLR: expected {len(groups)} max_lr values (one per group), got {len(max_lrs)}")
         if cycle_momentum and not all("momentum" in g or "betas" in g for g in groups):

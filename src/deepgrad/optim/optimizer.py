@@ -6,8 +6,12 @@ calls per parameter; each updated parameter's version counter is bumped, as for 
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
@@ -20,15 +24,50 @@ def check(name: str, what: str, value, ok: bool, expected: str) -> None:
         raise ValueError(f"{name}: invalid {what} {value!r} (must be {expected})")
 
 
+@functools.cache
+def _signature_defaults(cls: type) -> dict[str, Any]:
+    return {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
+
+
+def check_types(name: str, group: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Refuse a hyper-parameter whose type differs from its default's kind (a number, a bool, a tuple of numbers):
+    ``SGD: lr must be a number, got str '0.1'``. ``None`` defaults (optional settings) accept anything."""
+    for key, default in defaults.items():
+        if key not in group or default is None:
+            continue
+        v = group[key]
+        if isinstance(default, bool):
+            ok, expected = isinstance(v, bool | np.bool_), "True or False"
+        elif _is_real(default):
+            ok, expected = _is_real(v) or (isinstance(v, Tensor) and v.ndim == 0), "a number"
+        elif isinstance(default, tuple) and all(_is_real(d) for d in default):
+            ok = isinstance(v, tuple | list) and len(v) == len(default) and all(_is_real(x) for x in v)
+            expected = f"a tuple of {len(default)} numbers"
+        else:
+            continue
+        if not ok:
+            raise TypeError(f"{name}: {key} must be {expected}, got {type(v).__name__} {v!r}")
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts, each with ``'params'`` and its hyper-parameters),
     ``defaults`` (the hyper-parameters a group gets when it does not name them) and ``state`` (a dict keyed by
     the parameter Tensor itself, holding that parameter's buffers as backend arrays).
 
+    ``param_shaped_state``: every array in a parameter's state has that parameter's shape (checked by
+    :meth:`load_state_dict`); algorithms with other buffers (L-BFGS's flat history) set it False.
+
     Args:
         params: an iterable of Tensors, or of dicts ``{"params": [...], "lr": ...}`` defining parameter groups.
         defaults: the algorithm's hyper-parameters.
     """
+
+    param_shaped_state = True
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -72,8 +111,14 @@ class Optimizer:
         if any(p in seen for p in params):
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         group = {**self.defaults, **param_group, "params": params}
+        check_types(name, group, self._reference())
         self._validate(group)
         self.param_groups.append(group)
+
+    def _reference(self) -> dict[str, Any]:
+        """The kind each hyper-parameter must have: the constructor's own defaults (``lr: float = 1e-3``), which a
+        bad argument cannot change, else the value in ``defaults``."""
+        return {**self.defaults, **_signature_defaults(type(self))}
 
     def _validate(self, group: dict[str, Any]) -> None:
         """Check a group's hyper-parameters; subclasses raise ``ValueError`` with a sentence."""
@@ -134,25 +179,70 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyper-parameters and buffers saved by :meth:`state_dict` (buffers move to each parameter's device
-        and floating buffers take its dtype)."""
-        name = type(self).__name__
+        and floating buffers take its dtype).
+
+        Checked first, each with a sentence, and nothing changes when a check fails: the layout, the number of
+        groups and of parameters per group, the hyper-parameter names (another optimiser's state has other ones:
+        SGD refuses Adam's ``betas``), their types, the parameter indices and the shapes of the buffers.
+        """
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("param_groups"), list) or \
+                not isinstance(state_dict.get("state"), dict):
+            raise TypeError(f"{name}: expected a dict with 'state' (a dict) and 'param_groups' (a list), as made by "
+                            f"state_dict(), got {_describe(state_dict)}")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: the saved state has {len(groups)} parameter group(s), this "
+            raise ValueError(f"{name}: the saved state has {len(groups)} parameter group(s), this "
                              f"optimiser has {len(self.param_groups)}")
         by_index: dict[int, Tensor] = {}
+        new_groups = []
         for i, (saved, mine) in enumerate(zip(groups, self.param_groups)):
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), list | tuple):
+                raise TypeError(f"{name}: parameter group {i} must be a dict with a 'params' list, got "
+                                f"{_describe(saved)}")
             if len(saved["params"]) != len(mine["params"]):
-                raise ValueError(f"{name}.load_state_dict: parameter group {i} has {len(saved['params'])} "
+                raise ValueError(f"{name}: parameter group {i} has {len(saved['params'])} "
                                  f"parameters in the saved state and {len(mine['params'])} here")
+            foreign = sorted(set(saved) - set(mine) - _SCHEDULER_KEYS)
+            if foreign:
+                raise ValueError(f"{name}: the saved state is not from a {type(self).__name__} built like this one: "
+                                 f"its group {i} has hyper-parameters {', '.join(foreign)}, which "
+                                 f"{type(self).__name__} does not have (its are "
+                                 f"{', '.join(k for k in mine if k != 'params')})")
+            hyper = {k: tuple(v) if isinstance(v, list) and isinstance(mine.get(k), tuple) else v
+                     for k, v in saved.items() if k != "params"}
+            check_types(name, hyper, self._reference())
+            for k in saved["params"]:
+                if not _is_real(k) or int(k) != k or int(k) in by_index:
+                    raise ValueError(f"{name}: parameter group {i} lists an invalid or repeated index {k!r}")
             by_index.update(zip((int(k) for k in saved["params"]), mine["params"]))
-        self.state = {}
+            new_groups.append(hyper)
+        state = {}
         for k, s in state_dict["state"].items():
-            p = by_index[int(k)]
-            self.state[p] = {n: _to_param_array(v, p) for n, v in s.items()}
-        for saved, mine in zip(groups, self.param_groups):
-            mine.update({k: tuple(v) if isinstance(v, list) and isinstance(mine.get(k), tuple) else v
-                         for k, v in saved.items() if k != "params"})
+            try:
+                p = by_index[int(k)]
+            except (KeyError, TypeError, ValueError):
+                raise ValueError(f"{name}: the saved state refers to parameter {k!r}, which no group lists") from None
+            if not isinstance(s, dict):
+                raise TypeError(f"{name}: the state of parameter {k} must be a dict, got {_describe(s)}")
+            if self.param_shaped_state:
+                for n, v in s.items():
+                    shape = tuple(getattr(v, "shape", ()))
+                    if (isinstance(v, Tensor) or _is_array(v)) and len(shape) and shape != tuple(p.shape):
+                        raise ValueError(f"{name}: buffer {n!r} of parameter {k} has shape {shape}, but the "
+                                         f"parameter has shape {tuple(p.shape)}")
+            state[p] = {n: _to_param_array(v, p) for n, v in s.items()}
+        self.state = state
+        for hyper, mine in zip(new_groups, self.param_groups):
+            mine.update(hyper)
+
+
+#: Keys that learning-rate schedulers add to a parameter group.
+_SCHEDULER_KEYS = frozenset({"initial_lr", "swa_lr", "max_lr", "min_lr", "base_momentum", "max_momentum"})
+
+
+def _describe(v) -> str:
+    return f"{type(v).__name__} {v!r}"[:80]
 
 
 def _is_array(v) -> bool:

@@ -120,15 +120,19 @@ class Trainer:
             getattr(c, hook)(self, *args)
 
     def train_step(self, x, y) -> tuple:
-        """One optimisation step on a batch; returns (loss value, output)."""
+        """One optimisation step on a batch; returns (loss value, output). A NaN or infinite loss takes no step, so
+        the weights stay those of the last good step (the callbacks decide whether to stop)."""
         out = self.model(x)
         loss = self.loss_fn(out, y)
+        value = loss.item()
+        self.global_step += 1
+        if not math.isfinite(value):
+            return value, out
         self.optimizer.zero_grad()
         loss.backward()
         self._call("on_after_backward")
         self.optimizer.step()
-        self.global_step += 1
-        return loss.item(), out
+        return value, out
 
     def fit(self, train_loader, val_loader=None, epochs: int = 1) -> History:
         """Train for ``epochs`` epochs in total (continuing from ``start_epoch`` after a resume)."""
