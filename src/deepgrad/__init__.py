@@ -36,6 +36,8 @@ from .backend import (
 from .backend import Device as device  # noqa: N813 - dg.device("cuda") like torch.device
 from .creation import *  # noqa: F401,F403
 from .ops import *  # noqa: F401,F403
+del linalg  # noqa: F821 - the star import's ops.linalg; torch.linalg is deepgrad.linalg, imported next
+from . import linalg  # noqa: E402
 from .ops._util import DeviceError, ShapeError
 from .parallel import get_num_threads, set_num_threads
 from .promotion import DTypeError, can_cast, promote_types, result_type
@@ -57,6 +59,8 @@ def __getattr__(name):  # heavier sub-packages load on first use
 
     if name in ("nn", "optim", "data", "train", "models", "viz", "tools", "demos", "rl", "serialization",
                 "utils", "vision", "distributed", "testing", "onnx"):
+        return importlib.import_module(f".{name}", __name__)
+    if name in ("distributions", "accelerator", "sparse"):
         return importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".serialization", __name__), name)

@@ -656,6 +656,30 @@ class Tensor:
     def log_softmax(self, dim: int | None = None):
         return _ops.log_softmax(self, dim)
 
+    def tril(self, diagonal: int = 0):
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0):
+        return _ops.triu(self, diagonal)
+
+    def diag(self, diagonal: int = 0):
+        return _ops.diag(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+        return _ops.diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1):
+        return _ops.diag_embed(self, offset, dim1, dim2)
+
+    def lgamma(self):
+        return _ops.lgamma(self)
+
+    def digamma(self):
+        return _ops.digamma(self)
+
+    def polygamma(self, n: int):
+        return _ops.polygamma(n, self)
+
     # ------------------------------------------------------------------------------------------- in-place
     # An in-place op computes its result out of place with the ordinary op and writes it into this tensor's
     # buffer, bumping the version counter. Outside a recorded graph that is all. Inside one, the tensor's node
