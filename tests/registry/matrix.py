@@ -12,7 +12,7 @@ lgamma_ref = np.vectorize(math.lgamma)
 
 
 def _eye(n, like):
-    return dg.eye(n, dtype=like.dtype)
+    return dg.eye(n, dtype=like.dtype, device=like.device)
 
 
 for k in (-1, 0, 2):
