@@ -503,6 +503,22 @@ def test_save_whole_zoo_models(tmp_path, name):
     np.testing.assert_array_equal(back["model"](x).detach().numpy(), model(x).detach().numpy())
 
 
+def test_a_model_built_from_classes_needs_each_allowed(tmp_path):
+    from deepgrad.models import get_model
+    from deepgrad.models.resnet import BasicBlock, ResNet
+
+    dg.manual_seed(2)
+    model = get_model("resnet18", num_classes=3).eval()
+    buf = io.BytesIO()
+    dg.save(model, buf)
+    with serialization.safe_globals([ResNet]), pytest.raises(CheckpointError, match=r"BasicBlock"):
+        dg.load(io.BytesIO(buf.getvalue()))
+    with serialization.safe_globals([ResNet, BasicBlock]):
+        back = dg.load(io.BytesIO(buf.getvalue()))
+    x = dg.randn(1, 3, 32, 32)
+    np.testing.assert_array_equal(back(x).detach().numpy(), model(x).detach().numpy())
+
+
 def test_a_file_naming_another_class_imports_and_runs_nothing(tmp_path):
     model = TwoLayer(2)
     buf = io.BytesIO()

@@ -470,7 +470,7 @@ def _allowed(path: str) -> type | None:
 # JSON encoding of the structure. Plain JSON for None, bools, ints, finite floats, strings, lists and dicts with
 # string keys; a one-key object tagged with one of these names for the rest (a Tensor's tag object may also say
 # "device" and "requires_grad"):
-_TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__float__", "__module__")
+_TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__float__", "__module__", "__class__")
 
 
 def _encode(obj, path: str, tensors: dict[str, np.ndarray], depth: int = 0):
@@ -531,6 +531,8 @@ def _encode_module(m, path: str, tensors: dict, depth: int, with_state: bool) ->
     args, kwargs = m.__dict__.get("_init_args", ((), {}))
 
     def arg(v, where):
+        if isinstance(v, type) and issubclass(v, Module):  # e.g. ResNet(BasicBlock, [2, 2, 2, 2])
+            return {"__class__": _import_path(v)}
         if isinstance(v, Module):
             return {"__module__": _encode_module(v, where, tensors, depth + 1, with_state=False)}
         if isinstance(v, list | tuple):
@@ -597,6 +599,8 @@ class _Decoder:
                 raise self.bad(f"malformed __float__ entry: {value!r} is not a number") from None
         if tag == "__module__":
             return self.module(value, depth, top=True)
+        if tag == "__class__":
+            raise self.bad("malformed __class__ entry: a class may only appear among a Module's arguments")
         if not isinstance(value, list):
             raise self.bad(f"malformed {tag} entry: expected a list, got {_kind(value)}")
         if tag == "__tuple__":
@@ -648,7 +652,14 @@ class _Decoder:
 
     def module_arg(self, v, depth: int):
         if isinstance(v, dict) and next(iter(v), None) == "__module__" and len(v) == 1:
-            return ("__module__", self.module(v["__module__"], depth + 1, top=False))
+            return _Rebuild(*self.module(v["__module__"], depth + 1, top=False))
+        if isinstance(v, dict) and next(iter(v), None) == "__class__" and len(v) == 1:
+            if not isinstance(v["__class__"], str):
+                raise self.bad("malformed __class__ entry: expected an import path")
+            cls = _allowed(v["__class__"])
+            if cls is None:
+                self.refused.append(v["__class__"])
+            return cls
         if isinstance(v, list):
             return [self.module_arg(x, depth + 1) for x in v]
         if isinstance(v, dict) and next(iter(v), None) == "__tuple__" and isinstance(v["__tuple__"], list):
@@ -664,8 +675,8 @@ class _Decoder:
             return c(*a, **kw)
 
         def _instantiate(x):
-            if isinstance(x, tuple) and len(x) == 2 and x[0] == "__module__":
-                return construct(*x[1])
+            if isinstance(x, _Rebuild):
+                return construct(x.cls, x.args, x.kwargs)
             if isinstance(x, list):
                 return [_instantiate(v) for v in x]
             if isinstance(x, tuple):
@@ -697,6 +708,13 @@ class _Decoder:
                         f"deepgrad.serialization.add_safe_globals([{short}]) or load inside "
                         f"`with deepgrad.serialization.safe_globals([{short}]):` (or save model.state_dict() and "
                         "load that into a model you build)")
+
+
+class _Rebuild:
+    """A Module among another Module's constructor arguments, to be built (from allowed classes) before it."""
+
+    def __init__(self, cls: type, args: list, kwargs: dict) -> None:
+        self.cls, self.args, self.kwargs = cls, args, kwargs
 
 
 def _freeze(k):
