@@ -137,6 +137,28 @@ def test_multiclass_colours_every_class(app_url, page, shots):
     page.screenshot(path=os.path.join(shots, "multiclass.png"), full_page=True)
 
 
+def test_presets_and_neuron_hover(app_url, page, shots):
+    _, url = app_url
+    open_page(page, url)
+    page.select_option("#presets", label="XOR: the product feature")
+    page.wait_for_function("location.hash.includes('dataset=xor') && location.hash.includes('features=x1x2')")
+    assert "sign of x1·x2" in page.inner_text("#preset-why")
+    assert page.locator("#features .feature.on").count() == 1 and page.locator("#hidden-layers .neuron").count() == 0
+    page.click("#play")
+    loss_below(page, 0.2)
+    page.click("#play")
+    page.select_option("#presets", label="Circle: raw inputs, one hidden layer")
+    page.wait_for_function("document.querySelectorAll('#hidden-layers .neuron').length === 4")
+    page.wait_for_function("location.hash.includes('optimizer=adam')")
+    pixel = "(() => Array.from(document.querySelector('#heatmap').getContext('2d').getImageData(160, 5, 1, 1).data))()"
+    before = page.evaluate(pixel)
+    page.hover("#hidden-layers .neuron >> nth=0")  # the output square shows that neuron instead
+    page.wait_for_function(f"JSON.stringify({pixel}) !== JSON.stringify({before})")
+    page.screenshot(path=os.path.join(shots, "hover.png"))
+    page.mouse.move(5, 5)
+    page.wait_for_function(f"JSON.stringify({pixel}) === JSON.stringify({before})")
+
+
 def test_export_downloads_a_checkpoint_and_a_script_that_runs(app_url, page, tmp_path):
     _, url = app_url
     open_page(page, url + "#dataset=spiral&features=x1,x2,sinx1,sinx2&hidden=8,8&optimizer=adam&lr=0.01")

@@ -10,6 +10,7 @@ const PALETTE = [NEG, POS, [44, 160, 44], [148, 103, 189], [214, 39, 40], [23, 1
 const DOMAIN = 6;
 
 let ws = null, hello = null, info = null, frame = null, playing = false;
+let hovered = -1;  // the hidden neuron (flat index) whose heatmap the output square shows, or -1
 let settings = {};
 const view = { showTest: false, discretize: false, health: true };
 const curve = { train: [], test: [] };
@@ -84,6 +85,10 @@ function onHello(m) {
   hello = m;
   const sel = $("presets");
   m.presets.forEach((p, i) => { const o = document.createElement("option"); o.value = i; o.textContent = p.name; sel.appendChild(o); });
+  for (const [field, [lo, hi]] of Object.entries(m.bounds)) {
+    const el = document.querySelector(`input[data-field="${field}"]`);
+    if (el && el.type === "number") { el.min = lo; el.max = hi; }
+  }
   settings = fromHash(m.defaults);
   controlsFromSettings();
   configure();
@@ -239,6 +244,7 @@ function node(cls, title) {
 }
 
 function buildNetwork() {
+  hovered = -1;
   const feats = $("features");
   feats.innerHTML = "";
   for (const [key, label] of FEATURES) {
@@ -270,6 +276,9 @@ function buildNetwork() {
     for (let j = 0; j < n; j++) {
       const d = node("neuron", `layer ${li + 1}, neuron ${j + 1}`);
       d.dataset.layer = li; d.dataset.index = j;
+      const flat = settings.hidden.slice(0, li).reduce((a, b) => a + b, 0) + j;
+      d.addEventListener("mouseenter", () => { hovered = flat; drawOutput(); });
+      d.addEventListener("mouseleave", () => { hovered = -1; drawOutput(); });
       const bar = document.createElement("div");
       bar.className = "gbar";
       d.appendChild(bar);
@@ -332,7 +341,10 @@ function drawOutput() {
   if (!frame || !info) return;
   const canvas = $("heatmap"), n = info.grid * info.grid, maps = bytes(frame.output);
   const soft = (c) => mix(c, WHITE, 0.25);
-  paintMap(canvas, (i) => soft(outputColour(maps, i, n)));
+  if (hovered >= 0) {  // a neuron under the mouse: its output, large
+    const data = bytes(frame.neurons), base = hovered * n;
+    paintMap(canvas, (i) => soft(diverging(unit(data[base + i]))));
+  } else paintMap(canvas, (i) => soft(outputColour(maps, i, n)));
   paintMap($("output-node").querySelector("canvas"), (i) => outputColour(maps, i, n));
   const ctx = canvas.getContext("2d"), W = canvas.width;
   const px = (x) => ((x + DOMAIN) / (2 * DOMAIN)) * W, py = (y) => ((DOMAIN - y) / (2 * DOMAIN)) * W;
