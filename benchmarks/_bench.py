@@ -47,7 +47,8 @@ def machine() -> str:
 
 def main(script: str, description: str, build_rows, extra_args=None) -> None:
     """``build_rows(args, side)`` returns [(name, fn or None, number[, scale])] for ``side`` ('deepgrad' or
-    'pytorch'); a row's figure is milliseconds per call of ``fn`` times ``scale`` (default 1)."""
+    'pytorch'); a row's figure is milliseconds per call of ``fn`` times ``scale`` (default 1), or, with ``number``
+    0, what ``fn()`` returns."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--rounds", type=int, default=7, help="timing rounds (the minimum is kept)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each side, alternating (the minimum is kept)")
@@ -61,6 +62,9 @@ def main(script: str, description: str, build_rows, extra_args=None) -> None:
         for name, fn, number, *scale in rows:
             if isinstance(fn, (int, float)):  # a measured figure (e.g. memory), reported as it is
                 out[name] = float(fn)
+                continue
+            if fn is not None and number == 0:  # a row that measures its own figure (memory, say): fn() returns it
+                out[name] = fn()
                 continue
             out[name] = best_ms(fn, args.rounds, number) * (scale[0] if scale else 1.0) if fn is not None else None
         print(MARK + json.dumps(out), flush=True)

@@ -1,17 +1,25 @@
-"""Convolution benchmarks, ours beside PyTorch's (when importable) in one run.
+"""Convolution-family benchmarks, ours beside PyTorch's in one run: CNN training steps and their peak memory.
 
 (a) conv2d forward + backward (input, weight and bias gradients): input (64, 64, 32, 32), 3×3 kernel, 64 -> 64
     channels, padding 1, float32;
-(b) one LeNet-5 training step, batch 128 on 28×28 (conv 1->6 5×5 pad 2, relu, max-pool 2, conv 6->16 5×5, relu,
-    max-pool 2, 400-120-84-10, cross-entropy, plain SGD), written with the functional ops.
+(b) LeNet-5 training step from nn layers (conv 1->6 5×5 pad 2, ReLU, max-pool 2, conv 6->16 5×5, ReLU, max-pool 2,
+    400-120-84-10), batch 128 on 28×28, cross-entropy, SGD momentum 0.9;
+(c) the batch-norm CNN: four conv3×3-BN-ReLU blocks (32, 32, 64, 64 channels), a 2×2 max-pool after the second and
+    the fourth, a linear layer 64·7·7 -> 10; batch 64 on 28×28, SGD momentum 0.9;
+(d) ResNet-20 for CIFAR (option-A shortcuts, He et al. 2016), batch 64 on 3×32×32, SGD momentum 0.9;
+(e) the peak memory of (d): the largest resident set during three steps, above the resident set once the model and
+    the batch are built (MiB; Linux: /proc/self/clear_refs resets the high-water mark).
 
-Each benchmark alternates ours and PyTorch's over several rounds and keeps each one's minimum, so that a machine
-shared with other jobs slows both alike. ``--breakdown`` also times each forward/backward piece of the LeNet step.
+Both sides start from the same weights. Each library is timed in its own process, the two alternating (--repeat
+pairs, default 5); a figure is the minimum over --rounds rounds, and every pair's ratio is printed with their median.
+``--reference`` runs our side on the reference kernels (``deepgrad.backends.cpu.fast_kernels = False``).
+``--profile`` prints cProfile's view of our ResNet-20 step instead of timing.
 
-Run: python benchmarks/bench_conv.py [--rounds 5] [--breakdown]
+Run: python benchmarks/bench_conv.py [--rounds 5] [--repeat 5] [--reference] [--only lenet,bn,resnet,mem,conv]
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -19,102 +27,184 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 sys.path.insert(0, os.path.dirname(__file__))
 import _bench  # noqa: E402, I001 - deepgrad is imported before NumPy, so that OpenBLAS's idle workers spin briefly
 
-import deepgrad as dg  # noqa: E402  (see deepgrad.parallel)
+import deepgrad as dg  # noqa: E402  (see deepgrad.backends.cpu)
 import numpy as np  # noqa: E402
-from deepgrad.ops.conv import conv2d  # noqa: E402
-from deepgrad.ops.pool import max_pool2d  # noqa: E402
 
 try:
     import torch
-    import torch.nn.functional as torch_f
 except ImportError:
     torch = None
 
 
-def conv_data(seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((64, 64, 32, 32)).astype(np.float32)
-    w = (rng.standard_normal((64, 64, 3, 3)) * 0.05).astype(np.float32)
-    b = np.zeros(64, np.float32)
-    return x, w, b
-
-
-def conv_step(lib, conv):
-    x, w, b = (lib.from_numpy(a).requires_grad_() for a in conv_data())
+def conv_step(lib):
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.standard_normal((64, 64, 32, 32)).astype(np.float32)).requires_grad_()
+    w = lib.from_numpy((rng.standard_normal((64, 64, 3, 3)) * 0.05).astype(np.float32)).requires_grad_()
+    b = lib.from_numpy(np.zeros(64, np.float32)).requires_grad_()
 
     def step():
         x.grad = w.grad = b.grad = None
-        conv(x, w, b, padding=1).sum().backward()
+        lib.nn.functional.conv2d(x, w, b, padding=1).sum().backward()
 
     return step
 
 
-def lenet_data(seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((128, 1, 28, 28)).astype(np.float32)
-    y = rng.integers(0, 10, 128)
-    shapes = [(6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (120, 400), (120,), (84, 120), (84,), (10, 84), (10,)]
-    params = [(rng.standard_normal(s) * (0.1 if len(s) > 1 else 0.0)).astype(np.float32) for s in shapes]
-    return X, y, params
+def lenet(lib):
+    n = lib.nn
+    return n.Sequential(n.Conv2d(1, 6, 5, padding=2), n.ReLU(), n.MaxPool2d(2), n.Conv2d(6, 16, 5), n.ReLU(),
+                        n.MaxPool2d(2), n.Flatten(), n.Linear(400, 120), n.ReLU(), n.Linear(120, 84), n.ReLU(),
+                        n.Linear(84, 10))
 
 
-def lenet_step(lib, conv, pool):
-    X, y, arrays = lenet_data()
-    x, t = lib.from_numpy(X), lib.from_numpy(y)
-    p = [lib.from_numpy(a).requires_grad_() for a in arrays]
-    rows = lib.arange(128)
+def bn_cnn(lib):
+    n = lib.nn
+
+    def block(cin, cout):
+        return [n.Conv2d(cin, cout, 3, padding=1, bias=False), n.BatchNorm2d(cout), n.ReLU()]
+
+    return n.Sequential(*block(1, 32), *block(32, 32), n.MaxPool2d(2), *block(32, 64), *block(64, 64),
+                        n.MaxPool2d(2), n.Flatten(), n.Linear(64 * 7 * 7, 10))
+
+
+def torch_resnet20():
+    """ResNet-20 with option-A shortcuts in PyTorch, layer for layer deepgrad.models.cifar_resnet20."""
+    n, F = torch.nn, torch.nn.functional
+
+    class Block(n.Module):
+        def __init__(self, cin, planes, stride):
+            super().__init__()
+            self.conv1 = n.Conv2d(cin, planes, 3, stride=stride, padding=1, bias=False)
+            self.bn1 = n.BatchNorm2d(planes)
+            self.conv2 = n.Conv2d(planes, planes, 3, padding=1, bias=False)
+            self.bn2 = n.BatchNorm2d(planes)
+            self.stride, self.extra = stride, planes - cin
+
+        def forward(self, x):
+            out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+            if self.stride != 1 or self.extra:
+                x = x[:, :, ::self.stride, ::self.stride]
+                x = F.pad(x, (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
+            return F.relu(out + x)
+
+    class ResNet(n.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = n.Conv2d(3, 16, 3, padding=1, bias=False)
+            self.bn1 = n.BatchNorm2d(16)
+            layers, cin = [], 16
+            for planes, stride in ((16, 1), (32, 2), (64, 2)):
+                layers.append(n.Sequential(Block(cin, planes, stride), Block(planes, planes, 1),
+                                           Block(planes, planes, 1)))
+                cin = planes
+            self.layer1, self.layer2, self.layer3 = layers
+            self.fc = n.Linear(64, 10)
+
+        def forward(self, x):
+            x = F.relu(self.bn1(self.conv1(x)))
+            x = self.layer3(self.layer2(self.layer1(x)))
+            return self.fc(x.mean((2, 3)))
+
+    return ResNet()
+
+
+def build(name: str, side: str):
+    lib = dg if side == "deepgrad" else torch
+    if name == "lenet":
+        return lib, lenet(lib), (128, 1, 28, 28)
+    if name == "bn":
+        return lib, bn_cnn(lib), (64, 1, 28, 28)
+    return lib, (dg.models.cifar_resnet20() if side == "deepgrad" else torch_resnet20()), (64, 3, 32, 32)
+
+
+def same_weights(name: str, model) -> None:
+    """Copy deepgrad's initial parameters (built with seed 0) into the PyTorch model, in order."""
+    dg.manual_seed(0)
+    ours = build(name, "deepgrad")[1]
+    with torch.no_grad():
+        for p, q in zip(ours.parameters(), model.parameters()):
+            q.copy_(torch.from_numpy(p.detach().numpy().copy()))
+
+
+def train_step(name: str, side: str):
+    dg.manual_seed(0)
+    lib, model, shape = build(name, side)
+    if side == "pytorch":
+        same_weights(name, model)
+    rng = np.random.default_rng(0)
+    x = lib.from_numpy(rng.standard_normal(shape).astype(np.float32))
+    t = lib.from_numpy(rng.integers(0, 10, shape[0]))
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = lib.nn.functional.cross_entropy
 
     def step():
-        h = pool(conv(x, p[0], p[1], padding=2).relu(), 2)
-        h = pool(conv(h, p[2], p[3]).relu(), 2).flatten(1)
-        h = (h @ p[4].T + p[5]).relu()
-        h = (h @ p[6].T + p[7]).relu()
-        h = h @ p[8].T + p[9]
-        loss = -h.log_softmax(1)[rows, t].mean()
-        for q in p:
-            q.grad = None
+        loss = loss_fn(model(x), t)
+        opt.zero_grad()
         loss.backward()
-        with lib.no_grad():
-            for q in p:
-                q -= 0.01 * q.grad
+        opt.step()
 
     return step
 
 
-def lenet_pieces(lib, conv, pool):
-    """Forward and forward+backward of each LeNet-5 stage on its own, for ``--breakdown``."""
-    rng = np.random.default_rng(1)
-    X, _, arrays = lenet_data()
-    x = lib.from_numpy(X)
-    p = [lib.from_numpy(a).requires_grad_() for a in arrays]
-    a1 = lib.from_numpy(rng.standard_normal((128, 6, 28, 28)).astype(np.float32)).requires_grad_()
-    a2 = lib.from_numpy(rng.standard_normal((128, 6, 14, 14)).astype(np.float32)).requires_grad_()
-    f1 = lib.from_numpy(rng.standard_normal((128, 400)).astype(np.float32)).requires_grad_()
-    stages = {"conv1": lambda: conv(x, p[0], p[1], padding=2), "relu+pool1": lambda: pool(a1.relu(), 2),
-              "conv2": lambda: conv(a2, p[2], p[3]),
-              "mlp 400-120-84-10": lambda: ((f1 @ p[4].T + p[5]).relu() @ p[6].T + p[7]).relu() @ p[8].T + p[9]}
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field}")
 
-    def fwd_bwd(f):
-        def run():
-            out = f()
-            out.backward(lib.ones_like(out))
-        return run
 
-    return {f"{name} {kind}": (g if kind == "fwd" else fwd_bwd(g)) for name, g in stages.items()
-            for kind in ("fwd", "fwd+bwd")}
+def peak_mib(make_step):
+    """The high-water mark of the resident set during three steps, above the resident set before them (MiB)."""
+    def measure():
+        step = make_step()
+        gc.collect()
+        base = _status_kib("VmRSS")
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset VmHWM to the current resident set
+        for _ in range(3):
+            step()
+        return (_status_kib("VmHWM") - base) / 1024
+
+    return measure
 
 
 def build_rows(args, side):
+    only = set(args.only.split(","))
     if side == "pytorch" and torch is None:
-        return [(n, None, 1) for n in ("conv2d", "lenet")]
-    lib, conv, pool = (dg, conv2d, max_pool2d) if side == "deepgrad" else (torch, torch_f.conv2d, torch_f.max_pool2d)
-    rows = [("conv2d 64x64x32x32, 3x3, 64->64, fwd+bwd (ms)", conv_step(lib, conv), 3),
-            ("LeNet-5 training step, batch 128 (ms)", lenet_step(lib, conv, pool), 10)]
-    if args.breakdown:
-        rows += [(f"  LeNet {k} (ms)", fn, 10) for k, fn in lenet_pieces(lib, conv, pool).items()]
+        return [("no torch", None, 1)]
+    if side == "deepgrad" and args.reference:
+        dg.backends.cpu.fast_kernels = False
+    if side == "pytorch":
+        torch.manual_seed(0)
+    if side == "deepgrad" and args.profile:
+        import cProfile
+        import pstats
+
+        step = train_step("resnet", side)
+        step()
+        prof = cProfile.Profile()
+        prof.enable()
+        for _ in range(5):
+            step()
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    rows = []
+    if "mem" in only:  # first, in a process that has run nothing else yet
+        rows.append(("ResNet-20 step peak memory above model + batch (MiB)", peak_mib(lambda: train_step("resnet", side)),
+                     0))
+    if "conv" in only:
+        rows.append(("conv2d 64x64x32x32, 3x3, 64->64, fwd+bwd (ms)", conv_step(dg if side == "deepgrad" else torch), 3))
+    if "lenet" in only:
+        rows.append(("LeNet-5 step, batch 128, SGD momentum (ms)", train_step("lenet", side), 5))
+    if "bn" in only:
+        rows.append(("BN CNN 32/32/64/64 step, batch 64 (ms)", train_step("bn", side), 3))
+    if "resnet" in only:
+        rows.append(("ResNet-20 CIFAR step, batch 64 (ms)", train_step("resnet", side), 2))
     return rows
 
 
 if __name__ == "__main__":
     _bench.main(__file__, __doc__.splitlines()[0], build_rows,
-                {"--breakdown": {"action": "store_true", "help": "also time each piece of the LeNet-5 step"}})
+                {"--reference": {"action": "store_true", "help": "run our side on the reference kernels"},
+                 "--profile": {"action": "store_true", "help": "cProfile our ResNet-20 step (5 steps)"},
+                 "--only": {"default": "mem,conv,lenet,bn,resnet", "help": "comma-separated rows to run"}})

@@ -110,3 +110,27 @@ def test_environment_switches():
     assert _in_child(code, DEEPGRAD_KERNELS="reference").startswith("False True 20")
     assert _in_child(code, DEEPGRAD_SHORT_BLAS_SPIN="0").startswith("True False None")
     assert "ignoring DEEPGRAD_KERNELS='quick'" in _in_child(code, DEEPGRAD_KERNELS="quick")
+
+
+def test_blocked_batch_norm_is_thread_count_invariant(monkeypatch):
+    """Batch norm's blocks are cut from the shape alone and summed in block order: with the same blocks, 1 or 3
+    threads give bit-identical outputs and gradients; one block or many agree to rounding."""
+    from deepgrad import parallel
+    from deepgrad.ops import cpu_kernels
+
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal((9, 4, 5, 6)).astype(np.float32)
+    g0 = rng.standard_normal(x0.shape).astype(np.float32)
+    runs = []
+    for threads, block in ((1, 1 << 30), (1, 1), (3, 1)):
+        monkeypatch.setattr(parallel, "_threads", threads)
+        monkeypatch.setattr(cpu_kernels, "POOL_BLOCK_BYTES", block)
+        x = dg.tensor(x0, requires_grad=True)
+        w, b = dg.ones(4, requires_grad=True), dg.zeros(4, requires_grad=True)
+        y = dg.nn.functional.batch_norm(x, None, None, w, b, training=True)
+        y.backward(dg.tensor(g0))
+        runs.append([a.numpy().copy() for a in (y.detach(), x.grad, w.grad, b.grad)])
+    for a, b in zip(runs[1], runs[2]):
+        assert np.array_equal(a, b)
+    for a, b in zip(runs[0], runs[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

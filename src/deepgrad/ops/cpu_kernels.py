@@ -429,38 +429,86 @@ def max_pool_backward(gy, xpad, best, g):
 
 
 # ------------------------------------------------------------------------------------------------ batch norm
+# Batch norm is memory-bound: a handful of passes over the activation. With x viewed as (N, C, S) the batch is cut
+# into blocks of samples of about POOL_BLOCK_BYTES (in L2), run on the CPU threads; per-channel partial sums are
+# added in block order (the same for every thread count), and each pass over a block reads it while it is in cache.
+def _channel_sum(parts):
+    return _sum_in_order(parts)
+
+
 def batch_norm_forward(x, w, b, eps: float):
-    """(y, mean, var, invstd, x̂) of y = γ x̂ + β in training, with x viewed as (N, C, S) so that every reduction runs
-    along the contiguous S first; x̂ is kept for the backward (as (N, C, S))."""
+    """(y, mean, var, invstd, x̂) of y = γ x̂ + β in training; x̂ (as (N, C, S)) is kept for the backward.
+
+    Two passes for the statistics (μ, then Σ(x − μ)², numerically safe) and one for x̂ and y, block by block."""
     xp = array_module(x)
     n, c = x.shape[:2]
     x3 = x.reshape(n, c, -1)
     m = n * x3.shape[2]
-    mean = x3.sum(axis=2).sum(axis=0) / m
-    xc = x3 - mean[:, None]
-    var = xp.einsum("ncs,ncs->c", xc, xc) / m
+    blocks = sample_blocks(x3, n, x3[:1].nbytes, POOL_BLOCK_BYTES)
+    sums, squares = [None] * len(blocks), [None] * len(blocks)
+    xhat = xp.empty(x3.shape, dtype=x.dtype)
+    y = xp.empty(x3.shape, dtype=x.dtype) if w is not None or b is not None else None
+
+    def block_sum(i):
+        sums[i] = x3[blocks[i]].sum(axis=2).sum(axis=0)
+
+    parallel_for(len(blocks), block_sum)
+    mean = _channel_sum(sums) / m
+
+    def block_centre(i):
+        xc = xhat[blocks[i]]
+        xp.subtract(x3[blocks[i]], mean[:, None], out=xc)
+        squares[i] = xp.einsum("ncs,ncs->c", xc, xc)
+
+    parallel_for(len(blocks), block_centre)
+    var = _channel_sum(squares) / m
     invstd = 1.0 / xp.sqrt(var + eps)
-    xc *= invstd[:, None]
-    y = xc.copy() if w is None else xc * w[:, None]  # without γ, x̂ itself is kept for backward
-    if b is not None:
-        y += b[:, None]
-    return y.reshape(x.shape), mean, var, invstd, xc
+
+    def block_scale(i):
+        xc = xhat[blocks[i]]
+        xc *= invstd[:, None]
+        if y is not None:
+            yb = y[blocks[i]]
+            if w is None:
+                yb[...] = xc
+            else:
+                xp.multiply(xc, w[:, None], out=yb)
+            if b is not None:
+                yb += b[:, None]
+
+    parallel_for(len(blocks), block_scale)
+    return (xhat.copy() if y is None else y).reshape(x.shape), mean, var, invstd, xhat
 
 
 def batch_norm_backward(gy, xhat, invstd, w, need_x: bool):
     """(dx, dγ, dβ) in closed form, per channel: dβ = Σ g, dγ = Σ g x̂, dx = (γ/σ)·(g − dβ/m − x̂·dγ/m), m = N·S; dx
-    is None unless ``need_x``."""
+    is None unless ``need_x``. One pass for the sums and one for dx, block by block."""
     xp = array_module(gy)
     n, c = gy.shape[:2]
     g3 = gy.reshape(n, c, -1)
     m = n * g3.shape[2]
-    db = g3.sum(axis=2).sum(axis=0)
-    dw = xp.einsum("ncs,ncs->c", g3, xhat)
+    blocks = sample_blocks(g3, n, g3[:1].nbytes, POOL_BLOCK_BYTES)
+    parts_b, parts_w = [None] * len(blocks), [None] * len(blocks)
+
+    def block_sums(i):
+        gb = g3[blocks[i]]
+        parts_b[i] = gb.sum(axis=2).sum(axis=0)
+        parts_w[i] = xp.einsum("ncs,ncs->c", gb, xhat[blocks[i]])
+
+    parallel_for(len(blocks), block_sums)
+    db, dw = _channel_sum(parts_b), _channel_sum(parts_w)
     dx = None
     if need_x:
         a = invstd if w is None else invstd * w
-        dx = xhat * (-a * dw / m)[:, None]
-        dx += (-a * db / m)[:, None]
-        dx += g3 * a[:, None]
+        k1, k0 = (-a * dw / m)[:, None], (-a * db / m)[:, None]
+        dx = xp.empty(g3.shape, dtype=xp.result_type(gy, xhat))
+
+        def block_dx(i):
+            d = dx[blocks[i]]
+            xp.multiply(xhat[blocks[i]], k1, out=d)
+            d += k0
+            d += g3[blocks[i]] * a[:, None]
+
+        parallel_for(len(blocks), block_dx)
         dx = dx.reshape(gy.shape)
     return dx, dw.astype(gy.dtype, copy=False), db
