@@ -14,7 +14,8 @@ the other in one place (``deepgrad.backends.cpu.fast_kernels``). What makes them
   outer kernel offset, instead of a col2im with one slice-add per kernel offset.
 * **Max pooling** as a running maximum over the kernel offsets, and a fused backward that finds each window's first
   winner block by block, without materialising the argmax.
-* **Batch norm** as one node with the closed-form backward, every reduction along the contiguous spatial axis.
+* **Batch norm** as one node with the closed-form backward, in blocks of samples on the CPU threads, x̂ recomputed
+  in cache rather than kept.
 
 The window helpers (:func:`pad_array`, :func:`strided_view`, :func:`window_view`, :func:`sample_blocks`) are public:
 the reference implementations use them too.
@@ -432,80 +433,74 @@ def max_pool_backward(gy, xpad, best, g):
 # Batch norm is memory-bound: a handful of passes over the activation. With x viewed as (N, C, S) the batch is cut
 # into blocks of samples of about POOL_BLOCK_BYTES (in L2), run on the CPU threads; per-channel partial sums are
 # added in block order (the same for every thread count), and each pass over a block reads it while it is in cache.
-def _channel_sum(parts):
-    return _sum_in_order(parts)
-
-
 def batch_norm_forward(x, w, b, eps: float):
-    """(y, mean, var, invstd, x̂) of y = γ x̂ + β in training; x̂ (as (N, C, S)) is kept for the backward.
+    """(y, mean, var, invstd) of y = γ x̂ + β, x̂ = (x − μ)/σ, in training.
 
-    Two passes for the statistics (μ, then Σ(x − μ)², numerically safe) and one for x̂ and y, block by block."""
+    Two passes for the statistics (μ, then Σ(x − μ)², numerically safe) and one for y, block by block. x̂ is not
+    kept: the backward recomputes it from x block by block, in cache (an activation's worth of memory less per
+    batch-norm layer, as in PyTorch)."""
     xp = array_module(x)
     n, c = x.shape[:2]
     x3 = x.reshape(n, c, -1)
     m = n * x3.shape[2]
     blocks = sample_blocks(x3, n, x3[:1].nbytes, POOL_BLOCK_BYTES)
     sums, squares = [None] * len(blocks), [None] * len(blocks)
-    xhat = xp.empty(x3.shape, dtype=x.dtype)
-    y = xp.empty(x3.shape, dtype=x.dtype) if w is not None or b is not None else None
+    y = xp.empty(x3.shape, dtype=x.dtype)
 
     def block_sum(i):
         sums[i] = x3[blocks[i]].sum(axis=2).sum(axis=0)
 
     parallel_for(len(blocks), block_sum)
-    mean = _channel_sum(sums) / m
+    mean = _sum_in_order(sums) / m
 
     def block_centre(i):
-        xc = xhat[blocks[i]]
-        xp.subtract(x3[blocks[i]], mean[:, None], out=xc)
+        xc = x3[blocks[i]] - mean[:, None]
         squares[i] = xp.einsum("ncs,ncs->c", xc, xc)
 
     parallel_for(len(blocks), block_centre)
-    var = _channel_sum(squares) / m
+    var = _sum_in_order(squares) / m
     invstd = 1.0 / xp.sqrt(var + eps)
+    scale = invstd if w is None else invstd * w
+    shift = -mean * scale if b is None else b - mean * scale
 
-    def block_scale(i):
-        xc = xhat[blocks[i]]
-        xc *= invstd[:, None]
-        if y is not None:
-            yb = y[blocks[i]]
-            if w is None:
-                yb[...] = xc
-            else:
-                xp.multiply(xc, w[:, None], out=yb)
-            if b is not None:
-                yb += b[:, None]
+    def block_out(i):
+        yb = y[blocks[i]]
+        xp.multiply(x3[blocks[i]], scale[:, None], out=yb)
+        yb += shift[:, None]
 
-    parallel_for(len(blocks), block_scale)
-    return (xhat.copy() if y is None else y).reshape(x.shape), mean, var, invstd, xhat
+    parallel_for(len(blocks), block_out)
+    return y.reshape(x.shape), mean, var, invstd
 
 
-def batch_norm_backward(gy, xhat, invstd, w, need_x: bool):
-    """(dx, dγ, dβ) in closed form, per channel: dβ = Σ g, dγ = Σ g x̂, dx = (γ/σ)·(g − dβ/m − x̂·dγ/m), m = N·S; dx
-    is None unless ``need_x``. One pass for the sums and one for dx, block by block."""
+def batch_norm_backward(gy, x, mean, invstd, w, need_x: bool):
+    """(dx, dγ, dβ) in closed form, per channel: dβ = Σ g, dγ = Σ g x̂, dx = (γ/σ)·(g − dβ/m − x̂·dγ/m), m = N·S, with
+    x̂ = (x − μ)/σ recomputed per block; dx is None unless ``need_x``. One pass for the sums, one for dx."""
     xp = array_module(gy)
     n, c = gy.shape[:2]
-    g3 = gy.reshape(n, c, -1)
+    g3, x3 = gy.reshape(n, c, -1), x.reshape(n, c, -1)
     m = n * g3.shape[2]
     blocks = sample_blocks(g3, n, g3[:1].nbytes, POOL_BLOCK_BYTES)
     parts_b, parts_w = [None] * len(blocks), [None] * len(blocks)
 
+    def xhat(i):
+        return (x3[blocks[i]] - mean[:, None]) * invstd[:, None]
+
     def block_sums(i):
         gb = g3[blocks[i]]
         parts_b[i] = gb.sum(axis=2).sum(axis=0)
-        parts_w[i] = xp.einsum("ncs,ncs->c", gb, xhat[blocks[i]])
+        parts_w[i] = xp.einsum("ncs,ncs->c", gb, xhat(i))
 
     parallel_for(len(blocks), block_sums)
-    db, dw = _channel_sum(parts_b), _channel_sum(parts_w)
+    db, dw = _sum_in_order(parts_b), _sum_in_order(parts_w)
     dx = None
     if need_x:
         a = invstd if w is None else invstd * w
         k1, k0 = (-a * dw / m)[:, None], (-a * db / m)[:, None]
-        dx = xp.empty(g3.shape, dtype=xp.result_type(gy, xhat))
+        dx = xp.empty(g3.shape, dtype=xp.result_type(gy, x))
 
         def block_dx(i):
             d = dx[blocks[i]]
-            xp.multiply(xhat[blocks[i]], k1, out=d)
+            xp.multiply(xhat(i), k1, out=d)
             d += k0
             d += g3[blocks[i]] * a[:, None]
 

@@ -70,10 +70,10 @@ class _BatchNorm(Function):
 
     def __init__(self, eps: float, weighted: bool):
         self.eps = eps
-        self.saves_inputs = (0, 1) if weighted else (0,)  # backward reads x (for create_graph) and γ
+        self.saves_inputs = (0, 1) if weighted else (0,)  # backward reads x (x̂ is recomputed from it) and γ
 
     def forward(self, x, w=None, b=None):
-        y, self.mean, self.var, self.invstd, self._xhat = K.batch_norm_forward(x, w, b, self.eps)
+        y, self.mean, self.var, self.invstd = K.batch_norm_forward(x, w, b, self.eps)
         return y
 
     def backward(self, g):
@@ -90,7 +90,8 @@ class _BatchNorm(Function):
             gw = (g * xhat).sum(axes) if len(need) > 1 and need[1] else None
             gb = g.sum(axes) if len(need) > 2 and need[2] else None
             return gx, gw, gb
-        dx, dw, db = K.batch_norm_backward(g._data, self._xhat, self.invstd, None if w is None else w._data, need[0])
+        dx, dw, db = K.batch_norm_backward(g._data, x._data, self.mean, self.invstd, None if w is None else w._data,
+                                           need[0])
         return (None if dx is None else Tensor._wrap(dx), Tensor._wrap(dw) if len(need) > 1 and need[1] else None,
                 Tensor._wrap(db) if len(need) > 2 and need[2] else None)
 
