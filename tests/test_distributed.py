@@ -129,3 +129,17 @@ def test_post_accumulate_grad_hooks_fire_once_as_soon_as_a_leaf_is_complete():
     assert events == []
     with pytest.raises(RuntimeError, match="only a leaf"):
         (w1 * 2).register_post_accumulate_grad_hook(print)
+
+
+def test_mpirun_deepgrad_train_writes_once_from_rank_0(tmp_path):
+    cmd = [shutil.which("mpirun"), "--oversubscribe", "-n", "2", sys.executable, "-m", "deepgrad", "train", "--model",
+           "logistic", "--epochs", "1", "--batch-size", "64", "--out", str(tmp_path / "run"), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("test accuracy") == 1  # rank 0 alone reports
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["world_size"] == 2 and results["test_accuracy"] > 0.5
+    from deepgrad.cli import load_checkpoint_model
+
+    model, _ = load_checkpoint_model(str(tmp_path / "run" / "best.safetensors"))  # plain names, any process
+    assert isinstance(model, dg.nn.Module)

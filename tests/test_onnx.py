@@ -113,3 +113,25 @@ def test_unsupported_op_and_bad_arguments_say_so():
     model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
     dg.onnx.export(model, _x((1, 2)), io.BytesIO())
     assert model.training  # the mode is restored
+
+
+def test_command_exports_a_trained_checkpoint(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "deepgrad", *a], capture_output=True, text=True,
+                                    env=env, cwd=tmp_path, timeout=300)
+    p = run("train", "--model", "logistic", "--epochs", "1", "--out", "run", "--quiet")
+    assert p.returncode == 0, p.stderr
+    p = run("export", "run/best.safetensors", "model.onnx")
+    assert p.returncode == 0, p.stderr
+    assert "wrote model.onnx" in p.stdout
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"))
+    x = np.random.default_rng(0).uniform(0, 1, (3, 1, 28, 28)).astype(np.float32)
+    assert sess.run(None, {"input": x})[0].shape == (3, 10)  # dynamic batch, raw pixels in
+    for args, msg in ((("export", "nope.safetensors", "m.onnx"), "no checkpoint at nope.safetensors"),
+                      (("export", "run/best.safetensors", "missing/m.onnx"), "does not exist")):
+        p = run(*args)
+        assert p.returncode != 0 and msg in p.stderr and "Traceback" not in p.stderr

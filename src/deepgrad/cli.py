@@ -319,6 +319,18 @@ def cmd_train(args) -> int:
         outdir.discard_if_empty()
 
 
+def _distributed() -> tuple[int, bool]:
+    """(world size, whether this is the rank that writes) — a job started by mpirun joins its process group."""
+    size = int(os.environ.get("OMPI_COMM_WORLD_SIZE") or os.environ.get("PMI_SIZE") or 1)
+    if size == 1:
+        return 1, True
+    import deepgrad.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group()
+    return dist.get_world_size(), dist.is_main_process()
+
+
 def _read_run_config(path: str) -> dict:
     import deepgrad as dg
 
@@ -353,13 +365,24 @@ def _train(args, name, dataset, device, outdir: OutputDir, resume_from, saved, i
 
     model, model_kwargs = build_model(name, Xtr.shape[1:], num_classes)
     model.to(device)
+    world, main_rank = _distributed()
+    if world > 1:  # under mpirun: DDP, each rank reads its share of every global batch, rank 0 writes
+        from deepgrad.distributed import DistributedDataParallel
+
+        model = DistributedDataParallel(model)
+        if batch_size % world:
+            raise UsageError(f"--batch-size {batch_size} does not split over {world} ranks; use a multiple of {world}")
     optimizer = build_optimizer(opt_name, model.parameters(), lr, recipe)
     scheduler = dg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if recipe.get("cosine", True) else None
     augment = None
     if recipe.get("augment") and Xtr.ndim == 4:
         augment = data.transforms.RandomShift(recipe.get("shift", 2))
     train_ds = data.ArrayDataset(norm(Xtr), ytr, transform=augment)
-    train_loader = data.DataLoader(train_ds, batch_size=batch_size, shuffle=True, generator=seed, device=device)
+    if world > 1:
+        sampler = dg.distributed.DistributedSampler(train_ds, shuffle=True, seed=seed)
+        train_loader = data.DataLoader(train_ds, batch_size=batch_size // world, sampler=sampler, device=device)
+    else:
+        train_loader = data.DataLoader(train_ds, batch_size=batch_size, shuffle=True, generator=seed, device=device)
     val_loader = data.DataLoader(data.ArrayDataset(norm(Xva), yva), batch_size=512, device=device) \
         if Xva is not None else None
     test_loader = data.DataLoader(data.ArrayDataset(norm(Xte), yte), batch_size=512, device=device)
@@ -373,14 +396,21 @@ def _train(args, name, dataset, device, outdir: OutputDir, resume_from, saved, i
     callbacks = [ckpt, train.CSVLogger(os.path.join(out, "history.csv")),
                  train.JSONLogger(os.path.join(out, "history.json")), train.HealthReport(verbose=not args.quiet),
                  train.TerminateOnNaN(verbose=False)]
+    if world > 1:
+        class SamplerEpoch(train.Callback):  # each epoch its own order, as sampler.set_epoch in PyTorch loops
+            def on_epoch_begin(self, trainer, epoch: int) -> None:
+                sampler.set_epoch(epoch)
+
+        callbacks = (callbacks if main_rank else [train.TerminateOnNaN(verbose=False)]) + [SamplerEpoch()]
+        config["world_size"] = world
     loss_fn = build_loss(recipe.get("loss", "cross_entropy"))
     trainer = train.Trainer(model, loss_fn, optimizer, metrics=["accuracy"], callbacks=callbacks, scheduler=scheduler,
-                            device=device, quiet=args.quiet, extra_state={"config": config})
+                            device=device, quiet=args.quiet or not main_rank, extra_state={"config": config})
     resumed = None
     if resume_from:
         resumed = _resume(trainer, resume_from, name, ckpt, monitor, saved, epochs, lr)
         _say(args, f"resuming {name} from epoch {trainer.start_epoch} of {epochs} ({resume_from})")
-    else:
+    elif main_rank:
         outdir.make()
         _say(args, f"training {name} on {dataset} ({len(ytr)} train"
              + (f", {len(yva)} val" if yva is not None else "") + f", {len(yte)} test) for {epochs} epochs, "
@@ -395,6 +425,8 @@ def _train(args, name, dataset, device, outdir: OutputDir, resume_from, saved, i
         return 130
     if trainer.stop_reason:  # a NaN/Inf stop; ModelCheckpoint's part of the sentence says what is kept
         raise UsageError(trainer.stop_reason)
+    if not main_rank:
+        return 0
     if val_loader is not None and os.path.exists(ckpt.best_path):
         model.load_state_dict(dg.load(ckpt.best_path)["model"])
     test = trainer.evaluate(test_loader)
@@ -482,7 +514,10 @@ def load_checkpoint_model(path: str):
 
     try:
         model = get_model(config["model"], **config["model_kwargs"])
-        model.load_state_dict(state["model"])
+        weights = state["model"]
+        if weights and all(k.startswith("module.") for k in weights):  # saved from DistributedDataParallel
+            weights = {k[len("module."):]: v for k, v in weights.items()}
+        model.load_state_dict(weights)
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         raise UsageError(f"{path} does not fit model {config['model']!r}: {e}") from None
     model.eval()
@@ -697,6 +732,44 @@ def cmd_summary(args) -> int:
         print(summary(model, shape))
     except (ValueError, RuntimeError, TypeError, IndexError) as e:
         raise UsageError(f"{name} does not run on input shape {shape}: {e}") from None
+    return 0
+
+
+def _export_arguments(x: argparse.ArgumentParser) -> None:
+    x.add_argument("checkpoint", help="a checkpoint written by 'deepgrad train' (e.g. runs/NAME/best.safetensors)")
+    x.add_argument("output", help="the ONNX file to write (e.g. model.onnx)")
+    x.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset version, 13 to 21")
+
+
+@command("export", "a trained model as an ONNX file (input: raw images, output: logits)", _export_arguments)
+def cmd_export(args) -> int:
+    import deepgrad as dg
+    from deepgrad import nn
+
+    model, config = load_checkpoint_model(args.checkpoint)
+    try:
+        from deepgrad import onnx as dg_onnx
+    except ImportError as e:  # pragma: no cover - the package is part of deepgrad
+        raise UsageError(str(e)) from None
+    norm = config["normalize"]
+
+    class Normalized(nn.Module):  # the training normalisation inside the graph: raw inputs, as 'deepgrad predict'
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model((x - norm["mean"]) / norm["std"])
+
+    x = dg.zeros(1, *config["input_shape"])
+    try:
+        dg_onnx.export(Normalized(), x, args.output, input_names=["input"], output_names=["logits"],
+                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=args.opset)
+    except dg_onnx.OnnxExportError as e:
+        raise UsageError(str(e)) from None
+    shape = ", ".join(str(d) for d in config["input_shape"])
+    print(f"wrote {args.output}: input 'input' (batch, {shape}) of raw values, output 'logits' "
+          f"(batch, {len(config['classes'])}); {config['model']} trained on {config['dataset']}")
     return 0
 
 
