@@ -156,6 +156,31 @@ def test_random_transforms_follow_manual_seed_and_keep_shapes():
         transforms.RandomCrop(40)(img)
 
 
+def test_gaussian_blur_and_random_erasing():
+    x = rng.random((2, 9, 11)).astype(np.float32)
+    blurred = F.gaussian_blur(dg.tensor(x), [3, 5], [0.8, 1.1]).numpy()
+    kx, ky = (np.exp(-0.5 * (np.arange(-r, r + 1) / s) ** 2) for r, s in ((1, 0.8), (2, 1.1)))
+    padded = np.pad(x, [(0, 0), (2, 2), (1, 1)], mode="reflect")
+    ref = sum(kx[b] * ky[a] * padded[:, a: a + 9, b: b + 11] for a in range(5) for b in range(3)) / kx.sum() / ky.sum()
+    np.testing.assert_allclose(blurred, ref, atol=1e-6)
+    img = Image.fromarray(RGB)
+    assert np.array_equal(np.asarray(F.gaussian_blur(img, 3, 1.0)),
+                          np.moveaxis(F.gaussian_blur(_chw(RGB), 3, 1.0).numpy(), 0, -1))
+    assert transforms.GaussianBlur(5, (0.5, 1.5))(img).size == img.size
+    with pytest.raises(ValueError, match="odd"):
+        transforms.GaussianBlur(4)
+    t = dg.rand(3, 20, 20) + 1
+    dg.manual_seed(0)
+    erased = transforms.RandomErasing(p=1.0, value=(0, 0.5, 0))(t).numpy()
+    hole = erased[0] == 0
+    assert hole.any() and (erased[1][hole] == 0.5).all() and (t.numpy() >= 1).all()
+    rows, cols = np.nonzero(hole)
+    assert hole[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1].all()  # one rectangle
+    assert transforms.RandomErasing(p=0.0)(t) is t
+    with pytest.raises(TypeError, match="Tensor image"):
+        transforms.RandomErasing(p=1.0)(img)
+
+
 def test_normalize_and_lambda():
     x = dg.rand(2, 3, 4, 4)
     out = transforms.Normalize([0.5, 0.4, 0.3], [0.2, 0.2, 0.1])(x).numpy()

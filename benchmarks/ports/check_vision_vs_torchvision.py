@@ -82,6 +82,8 @@ CASES = [
     ("saturation 1.7", lambda F, M, x: F.adjust_saturation(x, 1.7)),
     ("hue 0.2", lambda F, M, x: F.adjust_hue(x, 0.2)),
     ("hue -0.35", lambda F, M, x: F.adjust_hue(x, -0.35)),
+    ("gaussian_blur 5", lambda F, M, x: F.gaussian_blur(x, [5, 5], [1.3, 1.3])),
+    ("gaussian_blur (3, 7) default sigma", lambda F, M, x: F.gaussian_blur(x, [3, 7])),
 ]
 COLOUR = ("grayscale", "saturation", "hue")
 # uint8 tensors: colour blends and resampling may round a level differently (torchvision's own PIL and tensor

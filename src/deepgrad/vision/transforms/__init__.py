@@ -34,7 +34,8 @@ F = functional
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "ConvertImageDtype", "Normalize", "Resize",
            "CenterCrop", "Pad", "Lambda", "Grayscale", "RandomGrayscale", "RandomCrop", "RandomResizedCrop",
            "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "RandomAffine", "ColorJitter",
-           "RandomApply", "RandomChoice", "RandomOrder", "InterpolationMode", "functional", "array_equivalent"]
+           "RandomApply", "RandomChoice", "RandomOrder", "GaussianBlur", "RandomErasing", "InterpolationMode",
+           "functional", "array_equivalent"]
 
 
 def _rng() -> np.random.Generator:
@@ -418,3 +419,71 @@ class RandomOrder(_Repr):
         for k in _rng().permutation(len(self.transforms)):
             img = self.transforms[int(k)](img)
         return img
+
+
+class GaussianBlur(_Repr):
+    """Gaussian blur of ``kernel_size`` with a sigma drawn uniformly from ``sigma`` (one number: fixed)."""
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0)) -> None:
+        ks = (kernel_size, kernel_size) if isinstance(kernel_size, numbers.Integral) else tuple(kernel_size)
+        if len(ks) != 2 or any(k <= 0 or k % 2 == 0 for k in ks):
+            raise ValueError(f"GaussianBlur: kernel_size should be positive odd numbers, got {kernel_size!r}")
+        sigma = (float(sigma), float(sigma)) if isinstance(sigma, numbers.Number) else tuple(map(float, sigma))
+        if len(sigma) != 2 or not 0 < sigma[0] <= sigma[1]:
+            raise ValueError(f"GaussianBlur: sigma should be positive, as one number or (min, max), got {sigma!r}")
+        self.kernel_size, self.sigma = ks, sigma
+
+    @staticmethod
+    def get_params(sigma_min: float, sigma_max: float) -> float:
+        return float(_rng().uniform(sigma_min, sigma_max))
+
+    def __call__(self, img):
+        s = self.get_params(*self.sigma)
+        return F.gaussian_blur(img, list(self.kernel_size), [s, s])
+
+
+class RandomErasing(_Repr):
+    """With probability ``p``, set a random window of a Tensor image (area fraction from ``scale``, aspect from
+    ``ratio``, log-uniform) to ``value``: a number, one per channel, or ``"random"`` (standard normal noise)."""
+
+    def __init__(self, p: float = 0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, inplace: bool = False) -> None:
+        self.p = _probability(p, "RandomErasing")
+        if scale[0] > scale[1] or ratio[0] > ratio[1] or scale[0] < 0 or scale[1] > 1:
+            raise ValueError(f"RandomErasing: scale should be (min, max) in [0, 1] and ratio (min, max), got "
+                             f"{scale} and {ratio}")
+        if isinstance(value, str) and value != "random":
+            raise ValueError(f"RandomErasing: value should be a number, a sequence or 'random', got {value!r}")
+        self.scale, self.ratio, self.value, self.inplace = tuple(scale), tuple(ratio), value, inplace
+
+    @staticmethod
+    def get_params(img, scale, ratio, value=None):
+        """``(i, j, h, w, v)``; after 10 draws that do not fit, the whole image unchanged."""
+        c, height, width = F.get_dimensions(img)
+        rng, area = _rng(), height * width
+        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        for _ in range(10):
+            target = area * rng.uniform(scale[0], scale[1])
+            aspect = math.exp(rng.uniform(*log_ratio))
+            h, w = int(round(math.sqrt(target * aspect))), int(round(math.sqrt(target / aspect)))
+            if not (h < height and w < width):
+                continue
+            if value is None:
+                v = rng.standard_normal((c, h, w)).astype(np.float32)
+            else:
+                v = np.asarray(value, dtype=np.float32).reshape(-1, 1, 1)
+            return int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1)), h, w, v
+        return 0, 0, height, width, img
+
+    def __call__(self, img):
+        if not isinstance(img, F.Tensor):
+            raise TypeError(f"RandomErasing: expected a Tensor image (after ToTensor), got {type(img).__name__}")
+        if _rng().random() >= self.p:
+            return img
+        value = None if self.value == "random" else self.value
+        if value is not None and not isinstance(value, numbers.Number) and len(value) not in (1, F.get_dimensions(img)[0]):
+            raise ValueError(f"RandomErasing: {len(value)} values for {F.get_dimensions(img)[0]} channels")
+        i, j, h, w, v = self.get_params(img, self.scale, self.ratio, value)
+        if v is img:
+            return img
+        a = img._data
+        return F.erase(img, i, j, h, w, backend.array_module(a).asarray(v, dtype=a.dtype), self.inplace)
