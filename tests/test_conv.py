@@ -110,8 +110,8 @@ def test_batched_filtering_and_kernel_library():
     assert kernels.laplacian().numpy().sum() == 0 and kernels.sharpen().numpy().sum() == 1
     np.testing.assert_array_equal(kernels.sobel_y().numpy(), kernels.sobel_x().numpy().T)
     np.testing.assert_array_equal(kernels.prewitt_x().numpy(), [[-1, 0, 1]] * 3)
-    with pytest.raises(ValueError, match="order_x must be 0, 1 or 2"):
-        kernels.gaussian_derivative(3, 0)
+    with pytest.raises(ValueError, match="order_x must be 0, 1, 2 or 3"):
+        kernels.gaussian_derivative(4, 0)
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -87,6 +87,8 @@ def test_surface_deeper_is_better(tmp_path):
     r = _run("surface", tmp_path, "surface_fits.png")
     assert r["1 layer of 125"]["weights"] == r["2 layers of 20"]["weights"] == 501
     assert r["3 layers of 14"]["weights"] == 477
+    assert r["3 layers of 15"]["weights"] == 541 and r["3 layers of 19"]["weights"] == 837   # the deck's counts
+    assert r["3 layers of 19"]["mse"] < r["3 layers of 14"]["mse"]
     assert r["3 layers of 14"]["mse"] < r["2 layers of 20"]["mse"] < r["1 layer of 125"]["mse"]
 
 

@@ -438,6 +438,9 @@ class Tensor:
     def sign(self):
         return _ew.sign(self)
 
+    def heaviside(self, values):
+        return _ew.heaviside(self, values)
+
     def reciprocal(self):
         return _ew.reciprocal(self)
 

@@ -13,16 +13,27 @@ __all__ = ["Step", "Sigmoid", "Logistic", "Tanh", "ReLU", "ReLU6", "LeakyReLU", 
 
 
 class Step(Module):
-    """step(x) = 1 if x ≥ 0 else 0 — the perceptron's Heaviside threshold (its gradient is zero everywhere).
+    """step(x) = 1 if x > 0, ``value_at_zero`` at 0, 0 if x < 0 — the perceptron's Heaviside threshold (its
+    gradient is zero everywhere). The default ``value_at_zero=1.0`` is 1 for x ≥ 0; 0 gives the decks'
+    "1 if x > 0, 0 otherwise".
 
     Example:
         >>> import deepgrad as dg
         >>> dg.nn.Step()(dg.tensor([-1.0, 0.0, 2.0])).tolist()
         [0.0, 1.0, 1.0]
+        >>> dg.nn.Step(value_at_zero=0.0)(dg.tensor([-1.0, 0.0, 2.0])).tolist()
+        [0.0, 0.0, 1.0]
     """
 
+    def __init__(self, value_at_zero: float = 1.0) -> None:
+        super().__init__()
+        self.value_at_zero = float(value_at_zero)
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.step(input)
+        return F.step(input, self.value_at_zero)
+
+    def extra_repr(self) -> str:
+        return "" if self.value_at_zero == 1.0 else f"value_at_zero={self.value_at_zero}"
 
 
 class Sigmoid(Module):

@@ -20,7 +20,7 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
     "tanh", "sigmoid", "relu", "erf", "abs", "sign", "reciprocal", "clamp", "clip", "maximum", "minimum", "where",
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "isnan",
-    "isinf", "isfinite", "square",
+    "isinf", "isfinite", "square", "heaviside",
 ]
 
 
@@ -517,6 +517,25 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001
 def sign(x: Tensor) -> Tensor:
     """-1, 0 or 1 by the sign of x (not differentiable: its gradient is zero)."""
     return Tensor._wrap(array_module(x._data).sign(x._data))
+
+
+def heaviside(input: Tensor, values) -> Tensor:  # noqa: A002
+    """H(x) = 0 if x < 0, ``values`` if x = 0, 1 if x > 0 (torch.heaviside): ``values`` is a Tensor of the input's
+    dtype broadcast against it (a number is accepted too). The gradient is zero in x and flows to ``values`` where
+    x = 0."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"heaviside: input must be a Tensor, got {type(input).__name__}")
+    if isinstance(values, Tensor):
+        if values.dtype != input.dtype:
+            raise TypeError(f"heaviside: values must have the input's dtype {input.dtype}, got {values.dtype} "
+                            f"(as torch.heaviside)")
+    elif isinstance(values, (int, float)) and not isinstance(values, bool):
+        values = input.new_full((), float(values))
+    else:
+        raise TypeError(f"heaviside: values must be a Tensor or a number, got {type(values).__name__}")
+    zero, one = input.new_zeros(()), input.new_full((), 1.0)
+    return where(gt(input, 0), one, where(eq(input, 0), values, zero)).expand(
+        np.broadcast_shapes(tuple(input.shape), tuple(values.shape)))
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:  # noqa: A002

@@ -33,9 +33,10 @@ def heaviside(input: Tensor, value: float = 1.0) -> Tensor:  # noqa: A002
     return _Heaviside(float(value))(input)
 
 
-def step(input: Tensor) -> Tensor:  # noqa: A002
-    """step(x) = 1 if x ≥ 0 else 0: Rosenblatt's threshold unit (``heaviside`` with value 1 at 0); zero gradient."""
-    return heaviside(input, 1.0)
+def step(input: Tensor, value_at_zero: float = 1.0) -> Tensor:  # noqa: A002
+    """step(x) = 1 if x > 0, ``value_at_zero`` if x = 0, 0 if x < 0: Rosenblatt's threshold unit (``heaviside``);
+    the default 1 gives 1 for x ≥ 0, ``value_at_zero=0`` the decks' "1 if x > 0 else 0". Zero gradient."""
+    return heaviside(input, value_at_zero)
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
