@@ -4,6 +4,6 @@
 ``transforms.functional``), ``utils`` (``make_grid``, ``save_image``) and ``models`` (builders with torchvision's
 names). Images are PIL images (Pillow: ``pip install "deepgrad[vision]"``) or Tensors ``(..., C, H, W)``.
 """
-from . import datasets, models, transforms, utils
+from . import datasets, models, ops, transforms, utils
 
-__all__ = ["datasets", "models", "transforms", "utils"]
+__all__ = ["datasets", "models", "ops", "transforms", "utils"]
