@@ -42,6 +42,8 @@ from .ops._util import DeviceError, ShapeError
 from .parallel import get_num_threads, set_num_threads
 from .promotion import DTypeError, can_cast, promote_types, result_type
 from .tensor import Tensor, tensor
+from .tensor_types import (  # noqa: E402,F401 - torch.FloatTensor and friends
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor)
 
 float = float32  # noqa: A001 - torch.float
 int = int32  # noqa: A001 - torch.int
@@ -62,6 +64,8 @@ def __getattr__(name):  # heavier sub-packages load on first use
         return importlib.import_module(f".{name}", __name__)
     if name in ("distributions", "accelerator", "sparse"):
         return importlib.import_module(f".{name}", __name__)
+    if name in ("sparse_coo_tensor", "spmm"):
+        return getattr(importlib.import_module(".sparse", __name__), name)
     if name in ("save", "load"):
         return getattr(importlib.import_module(".serialization", __name__), name)
     if name == "summary":

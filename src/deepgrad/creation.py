@@ -11,6 +11,17 @@ __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty"
            "rand_like", "randn_like", "randint_like"]
 
 
+def _size_arg(op: str, size: tuple, kw: dict) -> tuple:
+    """The sizes given positionally, or as PyTorch's ``size=`` keyword (not both)."""
+    if kw.keys() - {"size"}:
+        raise TypeError(f"{op}() got unexpected keyword argument(s) {sorted(kw.keys() - {'size'})}")
+    if "size" in kw:
+        if size:
+            raise TypeError(f"{op}(): give the sizes positionally or as size=, not both")
+        return (kw["size"],)
+    return size
+
+
 def _shape(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
@@ -51,18 +62,18 @@ def from_numpy(a: np.ndarray) -> Tensor:
     return Tensor._wrap(a)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _shape(size), backend.as_dtype(dtype)
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False, **kw) -> Tensor:
+    shape, dt = _shape(_size_arg("zeros", size, kw)), backend.as_dtype(dtype)
     return _make(lambda xp: xp.zeros(shape, dtype=dt), dtype, device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _shape(size), backend.as_dtype(dtype)
+def ones(*size, dtype=None, device=None, requires_grad: bool = False, **kw) -> Tensor:
+    shape, dt = _shape(_size_arg("ones", size, kw)), backend.as_dtype(dtype)
     return _make(lambda xp: xp.ones(shape, dtype=dt), dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    shape, dt = _shape(size), backend.as_dtype(dtype)
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, **kw) -> Tensor:
+    shape, dt = _shape(_size_arg("empty", size, kw)), backend.as_dtype(dtype)
     return _make(lambda xp: xp.empty(shape, dtype=dt), dtype, device, requires_grad)
 
 

@@ -23,8 +23,15 @@ class Tensor:
     __slots__ = ("_data", "grad", "grad_fn", "requires_grad", "_version", "_retains_grad", "_hooks", "__weakref__")
     __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
 
-    def __init__(self, data, dtype=None, device=None, requires_grad: bool = False) -> None:
-        self._init(tensor(data, dtype=dtype, device=device)._data, requires_grad)
+    def __init__(self, *data, dtype=None, device=None, requires_grad: bool = False) -> None:
+        """``Tensor(data)`` holds ``data`` in the default float dtype (as ``torch.Tensor``, unlike :func:`tensor`);
+        ``Tensor(*sizes)`` is a zero-filled tensor of that shape; ``Tensor()`` is empty."""
+        if len(data) == 1 and not isinstance(data[0], int | np.integer):
+            self._init(tensor(data[0], dtype=dtype or backend.get_default_dtype(), device=device)._data, requires_grad)
+            return
+        from .creation import zeros
+
+        self._init(zeros(*(data or (0,)), dtype=dtype, device=device)._data, requires_grad)
 
     def _init(self, data, requires_grad: bool) -> None:
         """Set every slot: the one place a Tensor is built around a backend array (``__init__`` and ``_wrap``)."""
@@ -73,6 +80,9 @@ class Tensor:
     @property
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
+
+    is_xpu = False  # deepgrad runs on CPUs and CUDA GPUs only
+    is_sparse = False  # a dense tensor (see deepgrad.sparse for COO tensors)
 
     @property
     def is_leaf(self) -> bool:
@@ -186,6 +196,28 @@ class Tensor:
 
     def bool(self) -> Tensor:
         return self.to(backend.bool_)
+
+    def type(self, dtype=None) -> str | Tensor:
+        """With no argument, the legacy type name (``'deepgrad.FloatTensor'``); with a dtype, a legacy type or
+        its name (``'torch.DoubleTensor'``), this tensor cast to it."""
+        from . import tensor_types
+
+        if dtype is None:
+            return tensor_types.type_name(self)
+        if isinstance(dtype, str):
+            dtype, is_cuda = tensor_types.dtype_of_type_name(dtype)
+            return self.to(dtype=dtype, device="cuda" if is_cuda else "cpu")
+        return self.to(getattr(dtype, "dtype", dtype)) if isinstance(dtype, type) else self.to(dtype)
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix; 0-d and 1-d tensors are returned as they are (``torch.t``)."""
+        return _ops.t(self)
+
+    def to_sparse(self, sparse_dim: int | None = None):
+        """The nonzero entries as a sparse COO tensor (see :mod:`deepgrad.sparse`)."""
+        from .sparse import to_sparse
+
+        return to_sparse(self, sparse_dim)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)

@@ -65,7 +65,8 @@ case("Categorical.entropy", lambda z: D.Categorical(logits=z).entropy(), [(3, 4)
      lambda z: -(np.exp(lsm(z)) * lsm(z)).sum(-1))
 case("kl[Categorical,Categorical]", lambda a, b: D.kl_divergence(D.Categorical(logits=a), D.Categorical(logits=b)),
      [(2, 4), (2, 4)], lambda a, b: (np.exp(lsm(a)) * (lsm(a) - lsm(b))).sum(-1))
-case("OneHotCategorical.log_prob", lambda z: D.OneHotCategorical(logits=z).log_prob(dg.eye(4, dtype=z.dtype, device=z.device)[[2, 0]]),
+case("OneHotCategorical.log_prob",
+     lambda z: D.OneHotCategorical(logits=z).log_prob(dg.eye(4, dtype=z.dtype, device=z.device)[[2, 0]]),
      [(2, 4)], lambda z: lsm(z)[[0, 1], [2, 0]])
 case("kl[OneHotCategorical,OneHotCategorical]",
      lambda a, b: D.kl_divergence(D.OneHotCategorical(logits=a), D.OneHotCategorical(logits=b)),
@@ -75,7 +76,8 @@ case("kl[OneHotCategorical,OneHotCategorical]",
 case("Independent.log_prob", lambda m, s, x: D.Independent(D.Normal(m, s), 1).log_prob(x),
      [(2, 3), S((2, 3), P), (2, 3)], lambda m, s, x: (-0.5 * ((x - m) / s) ** 2 - np.log(s) - 0.5 * LOG2PI).sum(-1))
 case("kl[Independent,Independent]",
-     lambda m, s: D.kl_divergence(D.Independent(D.Normal(m, s), 1), D.Independent(D.Normal(dg.zeros_like(m), dg.ones_like(s)), 1)),
+     lambda m, s: D.kl_divergence(D.Independent(D.Normal(m, s), 1),
+                                  D.Independent(D.Normal(dg.zeros_like(m), dg.ones_like(s)), 1)),
      [(2, 3), S((2, 3), P)], lambda m, s: (-np.log(s) + (s ** 2 + m ** 2) / 2 - 0.5).sum(-1))
 
 # Uniform
@@ -136,7 +138,8 @@ case("MultivariateNormal.log_prob",
      lambda mu, v, x: D.MultivariateNormal(mu, covariance_matrix=dg.diag_embed(v)).log_prob(x),
      [(3,), S((3,), P), (3,)], lambda mu, v, x: (-0.5 * (x - mu) ** 2 / v - 0.5 * np.log(v) - 0.5 * LOG2PI).sum(-1),
      variant="diagonal")
-case("MultivariateNormal.entropy", lambda m: D.MultivariateNormal(dg.zeros(3, dtype=m.dtype, device=m.device), scale_tril=tril_pos(m)).entropy(),
+case("MultivariateNormal.entropy",
+     lambda m: D.MultivariateNormal(dg.zeros(3, dtype=m.dtype, device=m.device), scale_tril=tril_pos(m)).entropy(),
      [(3, 3)], lambda m: 1.5 * (1 + LOG2PI) + np.diagonal(m).sum())
 case("MultivariateNormal.rsample", seeded(lambda mu, m: D.MultivariateNormal(mu, scale_tril=tril_pos(m)).rsample((2,))),
      [(3,), (3, 3)])

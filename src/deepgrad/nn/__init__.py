@@ -22,3 +22,6 @@ from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+from .pixelshuffle import *  # noqa: F401,F403
+from . import parallel  # noqa: F401,E402
+from .parallel import DataParallel  # noqa: F401,E402

@@ -568,7 +568,11 @@ def where(condition, a, b) -> Tensor:
     """Elements of ``a`` where ``condition`` holds, else of ``b`` (all three broadcast together)."""
     cond = condition._data if isinstance(condition, Tensor) else condition
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise TypeError("where: at least one of a and b must be a Tensor")
+        if not isinstance(condition, Tensor):
+            raise TypeError("where: condition must be a bool Tensor when a and b are both numbers")
+        # two numbers: a float if either is one (the default dtype), else int64, on the condition's device
+        kind = backend.get_default_dtype() if isinstance(a, float) or isinstance(b, float) else backend.int64
+        a = Tensor._wrap(array_module(cond).asarray(a, dtype=kind))
     a, b = _promote("where", a, b)
     if getattr(cond, "dtype", None) != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor, got {getattr(cond, 'dtype', type(cond).__name__)}")

@@ -56,6 +56,10 @@ def _f_ordered(t: Tensor) -> bool:
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with NumPy's rules: 1-d operands are vectors, leading dims broadcast as a batch."""
+    if getattr(a, "is_sparse", False):  # a sparse COO first operand (GCN's adj @ x)
+        from ..sparse import mm as sparse_mm
+
+        return sparse_mm(a, b)
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul: expected two Tensors, got {describe(a)} and {describe(b)}")
     _check_devices("matmul", a, b)
@@ -79,7 +83,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
-    """Product of two matrices (n, k) @ (k, m)."""
+    """Product of two matrices (n, k) @ (k, m); the first may be a sparse COO tensor."""
+    if getattr(a, "is_sparse", False):
+        return matmul(a, b)
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(f"mm: expected two 2-d tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)

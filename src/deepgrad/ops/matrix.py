@@ -10,7 +10,7 @@ from ..backend import array_module
 from ..tensor import Tensor
 from ._util import ShapeError, describe, normalize_dim
 
-__all__ = ["tril", "triu", "diagonal", "diag_embed", "diag"]
+__all__ = ["tril", "triu", "diagonal", "diag_embed", "diag", "t"]
 
 
 class Triangle(Function):
@@ -129,3 +129,13 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     if input.ndim == 1:
         return diag_embed(input, diagonal)
     return _diagonal(input, diagonal)
+
+
+def t(input: Tensor) -> Tensor:  # noqa: A002
+    """The transpose of a 2-d tensor; a 0-d or 1-d tensor is returned as it is (``torch.t``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"t: expected a Tensor, got {describe(input)}")
+    if input.ndim > 2:
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, but got one of shape {tuple(input.shape)}; "
+                         "use .transpose(dim0, dim1) or .mT")
+    return input.transpose(0, 1) if input.ndim == 2 else input

@@ -13,3 +13,4 @@ from .normalization import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .regularization import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+from .pixel_shuffle import *  # noqa: F401,F403
