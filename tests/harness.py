@@ -17,7 +17,8 @@ import deepgrad as dg
 
 @dataclass
 class Spec:
-    """How to sample one input: ``kind`` is 'float', 'positive', 'unit' (in (-0.9, 0.9)), 'int' or 'bool'."""
+    """How to sample one input: ``kind`` is 'float', 'positive', 'unit' (in (-0.9, 0.9)), 'prob' (in (0.1, 0.9)),
+    'int' or 'bool'."""
 
     shape: tuple
     kind: str = "float"
@@ -66,6 +67,8 @@ def sample(spec: Spec, rng: np.random.Generator) -> np.ndarray:
         a = rng.uniform(0.5, 2.0, size=shape)
     elif spec.kind == "unit":
         a = rng.uniform(-0.9, 0.9, size=shape)
+    elif spec.kind == "prob":
+        a = rng.uniform(0.1, 0.9, size=shape)
     else:
         a = rng.standard_normal(shape)
         # keep values away from kinks (relu, abs, max ties) so finite differences are meaningful
@@ -99,3 +102,64 @@ def make_inputs(c: Case, dtype=np.float64, device="cpu", seed=0):
             t.requires_grad = s.grad and c.grad
         tensors.append(t)
     return arrays, tensors
+
+
+# ----------------------------------------------------------------------------------------- layers (nn)
+@dataclass
+class LayerCase:
+    """One ``nn`` layer: ``make()`` builds it; ``inputs`` sample its forward arguments; ``ref(params, *arrays)``
+    gives the expected output from the layer's parameters (a dict of float64 NumPy arrays, by state_dict name)."""
+
+    name: str
+    make: Callable
+    inputs: list
+    ref: Callable | None = None
+    grad: bool = True
+    train_differs: bool = False  # train() and eval() give different outputs (dropout) or state (batch norm)
+    atol: float = 1e-5
+    rtol: float = 1e-3
+
+    @property
+    def id(self) -> str:
+        return self.name
+
+
+LAYERS: list[LayerCase] = []
+
+
+def layer(name, make, inputs, ref=None, **kw) -> LayerCase:
+    """Register an nn layer for tests/test_modules.py (see tests/registry/README.md)."""
+    inputs = [s if isinstance(s, Spec) else Spec(tuple(s)) for s in inputs]
+    c = LayerCase(name, make, inputs, ref, **kw)
+    LAYERS.append(c)
+    return c
+
+
+def build_layer(c: LayerCase, seed: int = 0):
+    """The layer in float64 and eval mode, its NumPy parameters, and its sampled inputs (arrays, Tensors)."""
+    dg.manual_seed(seed)
+    m = c.make().double().eval()
+    params = {k: v.detach().numpy().astype(np.float64) for k, v in m.state_dict().items()}
+    arrays, tensors = make_inputs(Case(c.name, None, c.inputs, grad=c.grad), np.float64, seed=seed)
+    return m, params, arrays, tensors
+
+
+# ------------------------------------------------------------------------------------------ error inputs
+@dataclass
+class ErrorCase:
+    """A call that must raise ``exc`` with a message matching ``match`` (PyTorch OpInfo's error_inputs)."""
+
+    name: str
+    call: Callable
+    exc: type
+    match: str
+
+
+ERRORS: list[ErrorCase] = []
+
+
+def error(name, call, exc, match) -> ErrorCase:
+    """Register a bad input of an op or layer and the sentence it must raise (tests/test_modules.py runs them)."""
+    c = ErrorCase(name, call, exc, match)
+    ERRORS.append(c)
+    return c
