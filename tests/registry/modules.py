@@ -209,3 +209,14 @@ error("where", lambda: dg.where(X, X, X), TypeError, r"where: condition must be 
 error("tensor", lambda: dg.tensor([[1, 2], [3]]), TypeError, r"tensor: .* ragged")
 error("mean", lambda: dg.tensor([1, 2]).mean(), TypeError, r"mean: expected a floating tensor")
 error("narrow", lambda: X.narrow(3, 0, 1), IndexError, r"narrow: dim 3 is out of range")
+
+# --------------------------------------------------------------------------------- attention (no reference yet)
+ENC = dict(d_model=4, nhead=2, dim_feedforward=4, dropout=0.0)
+layer("MultiheadAttention", lambda: nn.MultiheadAttention(4, 2), [(3, 2, 4), (3, 2, 4), (3, 2, 4)], None)
+layer("TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(**ENC), [(3, 2, 4)], None)
+layer("TransformerDecoderLayer", lambda: nn.TransformerDecoderLayer(**ENC), [(3, 2, 4), (2, 2, 4)], None)
+layer("TransformerEncoder", lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(**ENC), 1), [(3, 2, 4)], None)
+layer("TransformerDecoder", lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(**ENC), 1),
+      [(3, 2, 4), (2, 2, 4)], None)
+layer("Transformer", lambda: nn.Transformer(num_encoder_layers=1, num_decoder_layers=1, **ENC),
+      [(3, 2, 4), (2, 2, 4)], None)
