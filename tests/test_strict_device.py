@@ -190,3 +190,25 @@ def test_checkpoints_round_trip_from_every_device(device, tmp_path):
     for k, v in model.state_dict().items():
         assert back[k].device.type == dg.device(device).type
         np.testing.assert_array_equal(_cpu(back[k]), _cpu(v))
+
+
+@pytest.mark.parametrize("op", ["index_select", "index_add", "gather", "take_along_dim", "scatter_add"])
+def test_host_index_arrays_meet_device_tensors(device, op):
+    # a list or NumPy index with a device tensor: moved to the device (CuPy takes no host index arrays)
+    x = dg.arange(12.0, device=device).reshape(3, 4)
+    idx = np.array([[0, 2, 1, 0]] * 3) if op in ("gather", "take_along_dim", "scatter_add") else [2, 0]
+    if op == "index_select":
+        out = dg.index_select(x, 0, idx)
+    elif op == "index_add":
+        out = dg.index_add(x, 0, idx, dg.ones(2, 4, device=device))
+    elif op == "gather":
+        out = dg.gather(x, 1, idx)
+    elif op == "take_along_dim":
+        out = dg.take_along_dim(x, idx, 1)
+    else:
+        out = dg.scatter_add(x, 1, idx, dg.ones(3, 4, device=device))
+    ref = {"index_select": lambda a: a[[2, 0]], "gather": lambda a: np.take_along_axis(a, idx, 1),
+           "take_along_dim": lambda a: np.take_along_axis(a, idx, 1)}
+    assert out.device.type == dg.device(device).type
+    if op in ref:
+        np.testing.assert_array_equal(_cpu(out), ref[op](np.arange(12.0).reshape(3, 4)))

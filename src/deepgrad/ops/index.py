@@ -162,21 +162,24 @@ class IndexAdd(Function):
         return (IndexSelect(self.axis, self.idx)(g),)
 
 
-def _index_array(index, op):
+def _index_array(index, op, like: Tensor):
+    """``index`` as an integer array on ``like``'s device (a list, a NumPy array or a Tensor; CuPy takes no host
+    index arrays)."""
     if isinstance(index, Tensor):
         if index.dtype.kind not in "iu":
             raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
-        return index._data
-    a = np.asarray(index)
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must hold integers, got {a.dtype}")
-    return a
+        a = index._data
+    else:
+        a = np.asarray(index)
+        if a.dtype.kind not in "iu":
+            raise TypeError(f"{op}: index must hold integers, got {a.dtype}")
+    return a if backend.device_of(a) == like.device else backend.to_device(a, like.device)
 
 
 def index_select(x: Tensor, dim: int, index) -> Tensor:
     """The slices of ``x`` at positions ``index`` (1-d) along ``dim``."""
     d = normalize_dim(dim, x.ndim, "index_select")
-    idx = _index_array(index, "index_select")
+    idx = _index_array(index, "index_select", x)
     if idx.ndim > 1:
         raise ShapeError(f"index_select: index must be 1-d, got shape {idx.shape}")
     check_index_range("index_select", idx, d, x.shape[d])
@@ -186,7 +189,7 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
 def index_add(x: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """x with ``source``'s slices added at rows ``index`` along ``dim`` (out of place)."""
     d = normalize_dim(dim, x.ndim, "index_add")
-    idx = _index_array(index, "index_add")
+    idx = _index_array(index, "index_add", x)
     if idx.ndim != 1:
         raise ShapeError(f"index_add: index must be 1-d, got shape {idx.shape}")
     check_index_range("index_add", idx, d, x.shape[d])
@@ -254,7 +257,7 @@ def _check_gather(x, d, idx, op):
 def gather(x: Tensor, dim: int, index) -> Tensor:
     """out[..., j, ...] = x[..., index[..., j, ...], ...] along ``dim``."""
     d = normalize_dim(dim, x.ndim, "gather")
-    idx = _index_array(index, "gather")
+    idx = _index_array(index, "gather", x)
     _check_gather(x, d, idx, "gather")
     check_index_range("gather", idx, d, x.shape[d])
     if any(a < b for i, (a, b) in enumerate(zip(idx.shape, x.shape)) if i != d):
@@ -265,7 +268,7 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
 def take_along_dim(x: Tensor, indices, dim: int) -> Tensor:
     """NumPy's take_along_axis (indices broadcast against x)."""
     d = normalize_dim(dim, x.ndim, "take_along_dim")
-    idx = _index_array(indices, "take_along_dim")
+    idx = _index_array(indices, "take_along_dim", x)
     if idx.ndim != x.ndim:
         raise ShapeError(f"take_along_dim: indices must have as many dims as the input ({x.ndim}), got shape "
                          f"{idx.shape}")
@@ -280,7 +283,7 @@ def take_along_dim(x: Tensor, indices, dim: int) -> Tensor:
 def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
     """x with src[i][j] added at [i][index[i][j]] along ``dim`` (out of place; repeated indices accumulate)."""
     d = normalize_dim(dim, x.ndim, "scatter_add")
-    idx = _index_array(index, "scatter_add")
+    idx = _index_array(index, "scatter_add", x)
     _check_gather(x, d, idx, "scatter_add")
     check_index_range("scatter_add", idx, d, x.shape[d])
     if tuple(src.shape) != tuple(idx.shape):
@@ -309,7 +312,7 @@ class Scatter(Function):
 def scatter(x: Tensor, dim: int, index, src) -> Tensor:
     """x with src[i][j] written at [i][index[i][j]] along ``dim`` (out of place); ``src`` may be a number."""
     d = normalize_dim(dim, x.ndim, "scatter")
-    idx = _index_array(index, "scatter")
+    idx = _index_array(index, "scatter", x)
     _check_gather(x, d, idx, "scatter")
     check_index_range("scatter", idx, d, x.shape[d])
     if not isinstance(src, Tensor):
