@@ -135,3 +135,27 @@ def test_command_exports_a_trained_checkpoint(tmp_path):
                       (("export", "run/best.safetensors", "missing/m.onnx"), "does not exist")):
         p = run(*args)
         assert p.returncode != 0 and msg in p.stderr and "Traceback" not in p.stderr
+
+
+def test_transformers_and_gpt_export():
+    from deepgrad.models.gpt import GPT, Seq2SeqTransformer
+
+    dg.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True, norm_first=True, activation="gelu").eval()
+    x = _x((2, 5, 16))
+    _, (got,) = _run(layer, x)
+    np.testing.assert_allclose(got, layer(x).detach().numpy(), rtol=1e-4, atol=1e-5)
+    full = nn.Transformer(16, 4, 2, 2, 32, batch_first=True).eval()
+    src, tgt = _x((2, 5, 16)), _x((2, 3, 16), seed=1)
+    _, (got,) = _run(full, src, tgt)
+    np.testing.assert_allclose(got, full(src, tgt).detach().numpy(), rtol=1e-4, atol=1e-5)
+    gpt = GPT(vocab_size=30, context=12, n_layer=2, n_head=2, n_embd=16).eval()
+    idx = dg.tensor(np.random.default_rng(0).integers(0, 30, (2, 12)))
+    _, outs = _run(gpt, idx)
+    ref = gpt(idx)
+    ref = ref[0] if isinstance(ref, tuple) else ref
+    np.testing.assert_allclose(outs[0], ref.detach().numpy(), rtol=1e-4, atol=1e-4)
+    s2s = Seq2SeqTransformer(20, 20, d_model=16, nhead=2, dim_feedforward=32).eval()
+    a, b = (dg.tensor(np.random.default_rng(s).integers(0, 20, (2, n))) for s, n in ((0, 6), (1, 4)))
+    _, (got,) = _run(s2s, a, b)
+    np.testing.assert_allclose(got, s2s(a, b).detach().numpy(), rtol=1e-4, atol=1e-4)

@@ -416,3 +416,15 @@ def _recurrent(g, node, ins, metas, out):
     flat = g.ints([-1])
     parts = [g.node("Reshape", [y, flat])] + [g.node("Reshape", [o, flat]) for o in outs[1:]]
     return g.node("Concat", parts, axis=0)
+
+
+@emits("_SDPA")
+def _sdpa(g, node, ins, metas, out):
+    """softmax(Q Kᵀ · scale + bias) V (the fused attention node); the bias (masks) is an input or a constant."""
+    nd = len(metas[1][0])
+    perm = list(range(nd - 2)) + [nd - 1, nd - 2]
+    s = g.node("MatMul", [ins[0], g.node("Transpose", [ins[1]], perm=perm)])
+    s = g.node("Mul", [s, g.const(node.scale, out[1])])
+    if len(ins) > 3:
+        s = g.node("Add", [s, _cast_to(g, ins[3], metas[3][1], out[1])])
+    return g.node("MatMul", [g.node("Softmax", [s], axis=-1), ins[2]])
