@@ -220,3 +220,19 @@ layer("TransformerDecoder", lambda: nn.TransformerDecoder(nn.TransformerDecoderL
       [(3, 2, 4), (2, 2, 4)], None)
 layer("Transformer", lambda: nn.Transformer(num_encoder_layers=1, num_decoder_layers=1, **ENC),
       [(3, 2, 4), (2, 2, 4)], None)
+
+# --------------------------------------------------------------------------------- porting layers (compat)
+def _pixel_shuffle_ref(x, r):
+    n, c, h, w = x.shape
+    return x.reshape(n, c // (r * r), r, r, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, c // (r * r), h * r, w * r)
+
+
+def _pixel_unshuffle_ref(x, r):
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // r, r, w // r, r).transpose(0, 1, 3, 5, 2, 4).reshape(n, c * r * r, h // r, w // r)
+
+
+layer("PixelShuffle", lambda: nn.PixelShuffle(2), [(2, 8, 3, 3)], lambda p, x: _pixel_shuffle_ref(x, 2))
+layer("PixelUnshuffle", lambda: nn.PixelUnshuffle(2), [(2, 2, 4, 6)], lambda p, x: _pixel_unshuffle_ref(x, 2))
+layer("DataParallel", lambda: nn.DataParallel(nn.Linear(3, 2)), [(4, 3)],
+      lambda p, x: x @ p["module.weight"].T + p["module.bias"])
