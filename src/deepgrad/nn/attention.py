@@ -55,7 +55,7 @@ class MultiheadAttention(Module):
         True = may not attend, float = added -> (output (L, N, E), weights (N, L, S) averaged over the heads, or
         (N, h, L, S) with average_attn_weights=False, or None with need_weights=False).
 
-    Attributes:
+    Weights:
         in_proj_weight (3E, E) (or q_proj_weight, k_proj_weight, v_proj_weight when kdim/vdim differ from E):
         Xavier-uniform; in_proj_bias (3E,): zeros; out_proj (Linear E -> E, bias zeros); bias_k, bias_v (1, 1, E):
         Xavier-normal.

@@ -154,8 +154,10 @@ class GroupNorm(Module):
     """y = (x − E[x]) / √(Var[x] + ε) · γ + β, statistics per sample over groups of C/G channels (and space).
 
     Args:
-        num_groups: G, must divide num_channels. num_channels: C. eps: 1e-5. affine: learn per-channel γ (ones)
-        and β (zeros).
+        num_groups: G, must divide num_channels.
+        num_channels: C.
+        eps: added to the variance (default 1e-5).
+        affine: learn per-channel γ (ones) and β (zeros).
 
     Shape:
         input (N, C, *) -> same shape.

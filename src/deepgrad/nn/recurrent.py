@@ -70,7 +70,7 @@ def multi_layer_rnn(mode: str, input: Tensor, hx, weights: Sequence[Tensor], num
         mode: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'.
         input: (L, N, I), or (N, L, I) with ``batch_first``, batched only.
         hx: h_0 (D·num_layers, N, P), or (h_0, c_0) for LSTM with c_0 (D·num_layers, N, H); P = proj_size or H.
-        weights: per layer and direction (reverse after forward): w_ih, w_hh[, b_ih, b_hh][, w_hr] — PyTorch's order.
+        weights: per layer and direction (reverse after forward): ``w_ih, w_hh[, b_ih, b_hh][, w_hr]`` — PyTorch's order.
         lengths: NumPy ints (N,): sequence b is valid for its first lengths[b] steps (see ``PackedSequence``).
         fused: one fused node per layer and direction (default), or the reference unrolled step by step.
 
@@ -222,7 +222,7 @@ class LSTMCell(RNNCellBase):
     Shape:
         input (N, I) or (I,); hx = (h, c), each (N, H) or (H,), zeros when omitted -> (h', c').
 
-    Attributes:
+    Weights:
         weight_ih (4H, I), weight_hh (4H, H), bias_ih, bias_hh (4H,), gate blocks in the order i, f, g, o;
         U(−1/√H, 1/√H).
 
@@ -260,7 +260,7 @@ class GRUCell(RNNCellBase):
     Shape:
         input (N, I) or (I,); hx (N, H) or (H,), zeros when omitted -> h' (N, H) or (H,).
 
-    Attributes:
+    Weights:
         weight_ih (3H, I), weight_hh (3H, H), bias_ih, bias_hh (3H,), gate blocks in the order r, z, n;
         U(−1/√H, 1/√H).
 
@@ -431,15 +431,21 @@ class RNN(RNNBase):
     outputs are concatenated with the forward ones.
 
     Args:
-        input_size, hidden_size, num_layers (default 1), nonlinearity ('tanh' | 'relu'), bias (default True),
-        batch_first (input/output (N, L, ·) instead of (L, N, ·)), dropout (between layers), bidirectional.
+        input_size: I, the features of x_t.
+        hidden_size: H, the features of h_t.
+        num_layers: the depth of the stack (default 1).
+        nonlinearity: 'tanh' (default) or 'relu'.
+        bias: learn b_ih and b_hh (default True).
+        batch_first: input and output (N, L, ·) instead of (L, N, ·).
+        dropout: the dropout probability between layers, in training (default 0).
+        bidirectional: add the pass from the last step to the first (default False).
 
     Shape:
         input (L, N, I) (or (N, L, I) batch-first, or (L, I) unbatched); h_0 (D·num_layers, N, H), zeros when
         omitted -> output (L, N, D·H): the last layer's h_t for every t; h_n (D·num_layers, N, H): the last state of
         every layer and direction. D = 2 if bidirectional else 1.
 
-    Attributes:
+    Weights:
         weight_ih_l{k}[_reverse] (H, I or D·H), weight_hh_l{k}[_reverse] (H, H), bias_ih_l{k}[_reverse],
         bias_hh_l{k}[_reverse] (H,): U(−1/√H, 1/√H).
 
@@ -477,7 +483,7 @@ class LSTM(RNNBase):
         h_0 (D·num_layers, N, P), c_0 (D·num_layers, N, H), zeros when omitted -> (output (L, N, D·P), (h_n, c_n)).
         P = proj_size or H.
 
-    Attributes:
+    Weights:
         weight_ih_l{k}[_reverse] (4H, I or D·P), weight_hh_l{k}[_reverse] (4H, P), bias_ih_l{k}[_reverse],
         bias_hh_l{k}[_reverse] (4H,), weight_hr_l{k}[_reverse] (P, H) with proj_size: U(−1/√H, 1/√H).
 
@@ -513,7 +519,7 @@ class GRU(RNNBase):
     Shape:
         as ``RNN``: input (L, N, I), h_0 (D·num_layers, N, H) -> (output (L, N, D·H), h_n (D·num_layers, N, H)).
 
-    Attributes:
+    Weights:
         weight_ih_l{k}[_reverse] (3H, I or D·H), weight_hh_l{k}[_reverse] (3H, H), bias_ih_l{k}[_reverse],
         bias_hh_l{k}[_reverse] (3H,): U(−1/√H, 1/√H).
 

@@ -112,8 +112,7 @@ class TransformerEncoderLayer(_Block):
 class TransformerDecoderLayer(_Block):
     """x = LN₁(x + SelfAttn(x)); x = LN₂(x + CrossAttn(x, memory)); x = LN₃(x + FFN(x)) (or pre-norm).
 
-    Args:
-        as ``TransformerEncoderLayer``.
+    Its arguments are those of ``TransformerEncoderLayer``.
 
     Shape:
         tgt (T, N, E), memory (S, N, E) (or batch-first); tgt_mask (T, T); memory_mask (T, S);
@@ -212,10 +211,10 @@ class TransformerDecoder(Module):
 class Transformer(Module):
     """Encoder-decoder Transformer: out = Decoder(tgt, Encoder(src)), each stack ending in a LayerNorm.
 
-    Args:
-        d_model (512), nhead (8), num_encoder_layers (6), num_decoder_layers (6), dim_feedforward (2048),
-        dropout (0.1), activation, custom_encoder, custom_decoder, layer_norm_eps, batch_first, norm_first, bias:
-        as PyTorch's ``nn.Transformer``. Every weight with more than one dimension is Xavier-uniform initialised.
+    Its arguments, with their defaults, are PyTorch's ``nn.Transformer``'s: d_model (512), nhead (8),
+    num_encoder_layers (6), num_decoder_layers (6), dim_feedforward (2048), dropout (0.1), activation,
+    custom_encoder, custom_decoder, layer_norm_eps, batch_first, norm_first, bias. Every weight with more than one
+    dimension is Xavier-uniform initialised.
 
     Shape:
         src (S, N, E), tgt (T, N, E) (or batch-first); masks as in the layers -> (T, N, E).

@@ -281,7 +281,7 @@ def take_along_dim(x: Tensor, indices, dim: int) -> Tensor:
 
 
 def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
-    """x with src[i][j] added at [i][index[i][j]] along ``dim`` (out of place; repeated indices accumulate)."""
+    """x with ``src[i][j]`` added at ``[i][index[i][j]]`` along ``dim`` (out of place; repeated indices accumulate)."""
     d = normalize_dim(dim, x.ndim, "scatter_add")
     idx = _index_array(index, "scatter_add", x)
     _check_gather(x, d, idx, "scatter_add")
@@ -292,7 +292,7 @@ def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
 
 
 class Scatter(Function):
-    """x with src[i][j] written at [i][index[i][j]] along ``axis``; x's gradient is zero where it was overwritten,
+    """x with ``src[i][j]`` written at ``[i][index[i][j]]`` along ``axis``; x's gradient is zero where it was overwritten,
     src's is g gathered at ``index`` (as torch.scatter, repeated indices keep one of their values)."""
 
     def __init__(self, axis, idx):
@@ -310,7 +310,7 @@ class Scatter(Function):
 
 
 def scatter(x: Tensor, dim: int, index, src) -> Tensor:
-    """x with src[i][j] written at [i][index[i][j]] along ``dim`` (out of place); ``src`` may be a number."""
+    """x with ``src[i][j]`` written at ``[i][index[i][j]]`` along ``dim`` (out of place); ``src`` may be a number."""
     d = normalize_dim(dim, x.ndim, "scatter")
     idx = _index_array(index, "scatter", x)
     _check_gather(x, d, idx, "scatter")
