@@ -356,8 +356,8 @@ def test_threads_option_sets_the_thread_count(capsys):
 def test_demo_out_writes_where_the_readme_says(tmp_path, capsys):
     assert cli.main(["demo", "mcculloch_pitts", "--fast", "--out", str(tmp_path)]) == 0
     assert os.listdir(tmp_path) == ["mcculloch-pitts"] and os.listdir(tmp_path / "mcculloch-pitts")
-    readme = open(os.path.join(os.path.dirname(SRC), "README.md")).read()
-    assert "`--out OUT`" in readme and "`OUT/NAME/`" in readme
+    page = open(os.path.join(os.path.dirname(SRC), "docs", "demos.md")).read()
+    assert "`--out OUT`" in page and "`OUT/NAME/`" in page
 
 
 def test_predict_a_folder_and_letterbox(logistic_run, tmp_path, capsys):
