@@ -537,3 +537,10 @@ def test_modules_that_cannot_be_stored_whole_say_why():
         dg.save(Local(), io.BytesIO())
     with pytest.raises(TypeError, match="constructor argument act is a function"):
         dg.save(TwoLayer(2, act=dg.nn.functional.relu), io.BytesIO())
+
+
+def test_save_into_a_missing_folder_names_the_folder_and_leaves_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="the folder does not exist, cannot write w.pt there") as info:
+        dg.save({"w": dg.ones(2)}, tmp_path / "missing" / "w.pt")
+    assert info.value.filename == str(tmp_path / "missing")
+    assert list(tmp_path.iterdir()) == []

@@ -102,6 +102,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
     directory, base = os.path.split(target)
     if os.path.isdir(target):
         raise IsADirectoryError(errno.EISDIR, "is a directory, cannot write a checkpoint there", target)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, f"the folder does not exist, cannot write {base} there", directory)
     _remove_stale_temporaries(directory, base)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)

@@ -170,30 +170,12 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     if verbose:
         print(helper.printable_graph(graph))
     if isinstance(f, (str, os.PathLike)):
-        _write_atomic(os.fspath(f), data)
+        from ..serialization import atomic_write
+
+        atomic_write(f, lambda fh: fh.write(data))
     elif isinstance(f, io.IOBase) or hasattr(f, "write"):
         f.write(data)
     else:
         raise TypeError(f"onnx.export: f must be a path or a binary file object, got {type(f).__name__}")
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, so a reader never sees half a file."""
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
