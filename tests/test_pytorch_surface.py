@@ -19,6 +19,40 @@ def test_legacy_tensor_types_construct_and_check_instances():
         dg.FloatTensor(2, -1)
 
 
+def test_cuda_legacy_types_allocate_on_the_cuda_device():
+    from deepgrad.testing import strict_device
+
+    names = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+             "ByteTensor", "BoolTensor"]
+    torch = pytest.importorskip("torch")
+    assert sorted(n for n in dir(torch.cuda) if n.endswith("Tensor") and n != "BFloat16Tensor") == sorted(names)
+    for name in names:
+        cuda_type, cpu_type = getattr(dg.cuda, name), getattr(dg, name)
+        assert cuda_type.dtype == cpu_type.dtype and repr(cuda_type) == f"<class 'deepgrad.cuda.{name}'>"
+    if not dg.cuda.is_available():
+        with pytest.raises(RuntimeError) as legacy:
+            dg.cuda.FloatTensor(2, 3)
+        with pytest.raises(RuntimeError) as plain:
+            dg.zeros(2, 3, device="cuda")
+        assert str(legacy.value) == str(plain.value) and "CUDA is not available" in str(legacy.value)
+    with strict_device():
+        z = dg.cuda.FloatTensor(2, 3)
+        assert z.is_cuda and z.shape == (2, 3) and z.dtype == np.float32 and z.cpu().tolist() == [[0.0] * 3] * 2
+        v = dg.cuda.LongTensor([4, 5])
+        assert v.is_cuda and v.dtype == np.int64 and v.cpu().tolist() == [4, 5] and v.type() == "deepgrad.cuda.LongTensor"
+        assert isinstance(v, dg.cuda.LongTensor) and not isinstance(v, dg.LongTensor)
+        assert not isinstance(dg.tensor([1]), dg.cuda.LongTensor)
+        assert dg.cuda.DoubleTensor([[1.5]]).device == dg.device("cuda:0")
+        assert dg.zeros(2).type(dg.cuda.DoubleTensor).is_cuda and dg.zeros(2).type("torch.cuda.IntTensor").is_cuda
+        assert dg.cuda.BoolTensor(1).dtype == np.bool_ and dg.cuda.ByteTensor(2).dtype == np.uint8
+        with pytest.raises(RuntimeError, match="legacy constructor expects device type cpu, got device cuda:0"):
+            dg.FloatTensor(2, device="cuda")
+        with pytest.raises(TypeError, match="FloatTensor"):
+            dg.cuda.FloatTensor(2, -1)
+    with pytest.raises(RuntimeError, match="legacy constructor expects device type cuda, got device cpu"):
+        dg.cuda.FloatTensor(2, device="cpu")
+
+
 def test_tensor_constructor_like_pytorch():
     assert dg.Tensor(2, 3).shape == (2, 3) and dg.Tensor(2, 3).dtype == np.float32
     assert dg.Tensor([1, 2]).dtype == np.float32 and dg.Tensor([1, 2]).tolist() == [1.0, 2.0]

@@ -207,6 +207,8 @@ class Tensor:
         if isinstance(dtype, str):
             dtype, is_cuda = tensor_types.dtype_of_type_name(dtype)
             return self.to(dtype=dtype, device="cuda" if is_cuda else "cpu")
+        if isinstance(dtype, type) and hasattr(dtype, "device_type"):  # a legacy type: FloatTensor, cuda.LongTensor
+            return self.to(dtype=dtype.dtype, device=dtype.device_type)
         return self.to(getattr(dtype, "dtype", dtype)) if isinstance(dtype, type) else self.to(dtype)
 
     def t(self) -> Tensor:
