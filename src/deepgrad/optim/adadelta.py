@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, implementation
 
 
 class Adadelta(Optimizer):
@@ -21,6 +21,8 @@ class Adadelta(Optimizer):
         lr: :math:`\gamma`, a coefficient on the delta (default 1.0). rho: :math:`\rho` in [0, 1] (default 0.9).
         eps: :math:`\epsilon` (default 1e-6). weight_decay: L2 penalty :math:`\lambda` (default 0).
         maximize: ascend instead of descend.
+        foreach, capturable, differentiable: PyTorch's implementation switches; see
+        :func:`~deepgrad.optim.optimizer.implementation` (same results).
 
     Example:
         >>> import deepgrad as dg
@@ -32,8 +34,11 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+                 weight_decay: float = 0.0, foreach: bool | None = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                                      **implementation("Adadelta", foreach=foreach, capturable=capturable,
+                                                       differentiable=differentiable)))
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)

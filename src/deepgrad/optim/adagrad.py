@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, implementation
 
 
 class Adagrad(Optimizer):
@@ -20,12 +20,17 @@ class Adagrad(Optimizer):
         lr: :math:`\gamma` (default 1e-2). lr_decay: :math:`\eta` (default 0). weight_decay: :math:`\lambda`
         (default 0). initial_accumulator_value: :math:`s_0` (default 0). eps: :math:`\epsilon` (default 1e-10).
         maximize: ascend instead of descend.
+        foreach, differentiable, fused: PyTorch's implementation switches; see
+        :func:`~deepgrad.optim.optimizer.implementation` (same results).
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *, maximize: bool = False) -> None:
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
-                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize,
+                                      **implementation("Adagrad", foreach=foreach, differentiable=differentiable,
+                                                       fused=fused)))
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)

@@ -5,7 +5,7 @@ import math
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, implementation
 
 
 class Adam(Optimizer):
@@ -24,16 +24,21 @@ class Adam(Optimizer):
         lr: :math:`\gamma` (default 1e-3). betas: :math:`(\beta_1, \beta_2)` (default (0.9, 0.999)).
         eps: :math:`\epsilon` (default 1e-8). weight_decay: L2 penalty :math:`\lambda` added to the gradient
         (default 0; see :class:`AdamW` for decoupled decay). amsgrad: use the running maximum of :math:`v_t`.
-        maximize: ascend instead of descend.
+        maximize: ascend instead of descend. decoupled_weight_decay: shrink the parameter by
+        :math:`1 - \gamma\lambda` instead of adding :math:`\lambda\theta` to the gradient (then Adam is AdamW).
+        foreach, capturable, differentiable, fused: PyTorch's implementation switches; see
+        :func:`~deepgrad.optim.optimizer.implementation` (same results).
     """
-
-    _decoupled = False
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize))
+                                      amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+                                      **implementation(type(self).__name__, foreach=foreach, capturable=capturable,
+                                                       differentiable=differentiable, fused=fused)))
 
     def _validate(self, group: dict) -> None:
         name = type(self).__name__
@@ -57,7 +62,7 @@ class Adam(Optimizer):
         if group["maximize"]:
             g = -g
         if wd != 0:
-            if self._decoupled:
+            if group["decoupled_weight_decay"]:
                 x *= 1 - lr * wd
             else:
                 g = g + wd * x
@@ -88,9 +93,10 @@ class AdamW(Adam):
     :class:`Adam` step computed from the raw gradient. Default ``weight_decay`` is 1e-2.
     """
 
-    _decoupled = True
-
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, implementation
 
 
 class ASGD(Optimizer):
@@ -23,12 +23,17 @@ class ASGD(Optimizer):
         lr: :math:`\gamma` (default 1e-2). lambd: decay term :math:`\lambda_d` (default 1e-4). alpha: power
         :math:`\alpha` of the step-size schedule (default 0.75). t0: step at which averaging starts (default 1e6).
         weight_decay: L2 penalty :math:`\lambda` (default 0). maximize: ascend instead of descend.
+        foreach, differentiable, capturable: PyTorch's implementation switches; see
+        :func:`~deepgrad.optim.optimizer.implementation` (same results).
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
-                 t0: float = 1e6, weight_decay: float = 0.0, *, maximize: bool = False) -> None:
+                 t0: float = 1e6, weight_decay: float = 0.0, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False) -> None:
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize,
+                                      **implementation("ASGD", foreach=foreach, differentiable=differentiable,
+                                                       capturable=capturable)))
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)

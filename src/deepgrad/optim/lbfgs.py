@@ -28,6 +28,7 @@ class LBFGS(Optimizer):
         lr: :math:`\gamma` (default 1). max_iter: iterations per ``step`` (default 20). max_eval: function
         evaluations per ``step`` (default ``max_iter * 5 // 4``). tolerance_grad: default 1e-7.
         tolerance_change: default 1e-9. history_size: default 100. line_search_fn: ``None`` or ``'strong_wolfe'``.
+        maximize: maximise the closure's loss (the gradients and losses are negated inside, as in PyTorch).
 
     Example:
         >>> def closure():
@@ -40,11 +41,11 @@ class LBFGS(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
-                 line_search_fn: str | None = None) -> None:
+                 line_search_fn: str | None = None, *, maximize: bool = False) -> None:
         super().__init__(params, dict(lr=lr, max_iter=max_iter, max_eval=max_iter * 5 // 4 if max_eval is None
                                       else max_eval, tolerance_grad=tolerance_grad,
                                       tolerance_change=tolerance_change, history_size=history_size,
-                                      line_search_fn=line_search_fn))
+                                      line_search_fn=line_search_fn, maximize=maximize))
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS: does not support per-parameter options (parameter groups); pass one list")
 
@@ -66,8 +67,12 @@ class LBFGS(Optimizer):
     def _flat_grad(self):
         ps = self.param_groups[0]["params"]
         xp = backend.array_module(ps[0]._data)
-        return xp.concatenate([(p.grad._data if p.grad is not None else xp.zeros_like(p._data)).reshape(-1)
-                               for p in ps])
+        g = xp.concatenate([(p.grad._data if p.grad is not None else xp.zeros_like(p._data)).reshape(-1) for p in ps])
+        return -g if self.param_groups[0]["maximize"] else g
+
+    def _loss(self, loss) -> float:
+        """The closure's loss as the float the search minimises (negated when maximising)."""
+        return -float(loss) if self.param_groups[0]["maximize"] else float(loss)
 
     def _flat_params(self):
         ps = self.param_groups[0]["params"]
@@ -85,7 +90,7 @@ class LBFGS(Optimizer):
         """Loss and flat gradient at ``x + t d`` (the parameters are left there)."""
         with grad_mode.no_grad():
             self._set_flat(x + t * d)
-        loss = float(self._evaluate(closure))
+        loss = self._loss(self._evaluate(closure))
         return loss, self._flat_grad()
 
     def step(self, closure: Callable | None = None):
@@ -100,7 +105,7 @@ class LBFGS(Optimizer):
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
         orig_loss = self._evaluate(closure)
-        loss = float(orig_loss)
+        loss = self._loss(orig_loss)
         evals = 1
         state["func_evals"] += 1
         g = self._flat_grad()
@@ -141,7 +146,7 @@ class LBFGS(Optimizer):
                     self._set_flat(self._flat_params() + t * d)
                 ls_evals = 0
                 if n_iter != group["max_iter"]:
-                    loss, g, ls_evals = float(self._evaluate(closure)), self._flat_grad(), 1
+                    loss, g, ls_evals = self._loss(self._evaluate(closure)), self._flat_grad(), 1
             evals += ls_evals
             state["func_evals"] += ls_evals
             if (n_iter == group["max_iter"] or evals >= group["max_eval"]

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from .. import backend
 from .adamax import check_betas_eps_decay
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, implementation
 
 
 class NAdam(Optimizer):
@@ -29,14 +29,19 @@ class NAdam(Optimizer):
         eps: :math:`\epsilon` (default 1e-8). weight_decay: :math:`\lambda` (default 0).
         momentum_decay: :math:`\psi` (default 4e-3). decoupled_weight_decay: shrink the parameter instead of
         adding :math:`\lambda\theta` to the gradient (NAdamW). maximize: ascend instead of descend.
+        foreach, capturable, differentiable: PyTorch's implementation switches; see
+        :func:`~deepgrad.optim.optimizer.implementation` (same results).
     """
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize,
+                                      **implementation("NAdam", foreach=foreach, capturable=capturable,
+                                                       differentiable=differentiable)))
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)

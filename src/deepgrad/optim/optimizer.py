@@ -54,6 +54,31 @@ def check_types(name: str, group: dict[str, Any], defaults: dict[str, Any]) -> N
             raise TypeError(f"{name}: {key} must be {expected}, got {type(v).__name__} {v!r}")
 
 
+def implementation(name: str, **flags) -> dict[str, Any]:
+    """Check PyTorch's implementation switches that an optimiser's signature has and return them for its defaults.
+
+    deepgrad has one implementation of each algorithm: a loop over the parameters that updates each one's backend
+    array in place in a few whole-array passes. So ``foreach`` (PyTorch's multi-tensor kernels) and ``fused``
+    (PyTorch's one-kernel update) select nothing and give the same results; they are kept in the parameter groups
+    as PyTorch keeps them. ``fused=True`` with ``foreach=True`` is refused, as in PyTorch. ``capturable=True``
+    (PyTorch's mode for CUDA-graph capture) also changes nothing, and is refused by ``step`` for a parameter that is
+    not on the GPU, as PyTorch refuses it. ``differentiable=True`` (autograd through the update) is refused: the
+    update runs outside the graph, on leaf parameters, where PyTorch refuses it too.
+    """
+    for key in ("foreach", "fused"):
+        if key in flags and flags[key] is not None and not isinstance(flags[key], bool | np.bool_):
+            raise TypeError(f"{name}: {key} must be None, True or False, got {flags[key]!r}")
+    for key in ("capturable", "differentiable"):
+        if key in flags and not isinstance(flags[key], bool | np.bool_):
+            raise TypeError(f"{name}: {key} must be True or False, got {flags[key]!r}")
+    if flags.get("differentiable"):
+        raise ValueError(f"{name}: differentiable=True is not supported: deepgrad updates the (leaf) parameters in "
+                         "place outside the autograd graph; write the update with tensor ops to differentiate it")
+    if flags.get("fused") and flags.get("foreach"):
+        raise RuntimeError(f"{name}: fused=True and foreach=True cannot be used together; choose one")
+    return flags
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts, each with ``'params'`` and its hyper-parameters),
     ``defaults`` (the hyper-parameters a group gets when it does not name them) and ``state`` (a dict keyed by
@@ -112,6 +137,9 @@ class Optimizer:
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
         group = {**self.defaults, **param_group, "params": params}
         check_types(name, group, self._reference())
+        if group.get("fused") and any(p.dtype.kind != "f" for p in params):
+            raise RuntimeError(f"{name}: fused=True requires floating-point parameters, got "
+                               f"{', '.join(sorted({str(p.dtype) for p in params if p.dtype.kind != 'f'}))}")
         self._validate(group)
         self.param_groups.append(group)
 
@@ -144,6 +172,10 @@ class Optimizer:
         with grad_mode.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
+                    if group.get("capturable") and p.device.type != "cuda":
+                        raise RuntimeError(f"{type(self).__name__}: capturable=True needs the parameters on the "
+                                           f"GPU (as in PyTorch), got one on {p.device}; drop capturable or move "
+                                           "the model to 'cuda'")
                     if p.grad is not None:
                         self._update(p, p.grad._data, self.state.setdefault(p, {}), group)
                         p._version += 1

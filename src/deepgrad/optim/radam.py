@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from .. import backend
 from .adamax import check_betas_eps_decay
-from .optimizer import Optimizer
+from .optimizer import Optimizer, implementation
 
 
 class RAdam(Optimizer):
@@ -28,13 +28,18 @@ class RAdam(Optimizer):
         eps: :math:`\epsilon` (default 1e-8). weight_decay: :math:`\lambda` (default 0).
         decoupled_weight_decay: shrink the parameter instead of adding :math:`\lambda\theta` to the gradient.
         maximize: ascend instead of descend.
+        foreach, capturable, differentiable: PyTorch's implementation switches; see
+        :func:`~deepgrad.optim.optimizer.implementation` (same results).
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
-                 maximize: bool = False) -> None:
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                                      **implementation("RAdam", foreach=foreach, capturable=capturable,
+                                                       differentiable=differentiable)))
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, implementation
 
 
 class RMSprop(Optimizer):
@@ -23,13 +23,18 @@ class RMSprop(Optimizer):
         lr: :math:`\gamma` (default 1e-2). alpha: smoothing :math:`\alpha` (default 0.99). eps: :math:`\epsilon`
         (default 1e-8). weight_decay: :math:`\lambda` (default 0). momentum: :math:`\mu` (default 0).
         centered: normalise by the estimated variance instead of the second moment. maximize: ascend.
+        capturable, foreach, differentiable: PyTorch's implementation switches; see
+        :func:`~deepgrad.optim.optimizer.implementation` (same results).
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
-                 maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered, maximize=maximize))
+                                      centered=centered, maximize=maximize,
+                                      **implementation("RMSprop", capturable=capturable, foreach=foreach,
+                                                       differentiable=differentiable)))
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)

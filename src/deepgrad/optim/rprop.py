@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, implementation
 
 
 class Rprop(Optimizer):
@@ -23,11 +23,16 @@ class Rprop(Optimizer):
     Args:
         lr: initial step size (default 1e-2). etas: :math:`(\eta^-, \eta^+)` (default (0.5, 1.2)).
         step_sizes: (minimal, maximal) step size (default (1e-6, 50)). maximize: ascend instead of descend.
+        capturable, foreach, differentiable: PyTorch's implementation switches; see
+        :func:`~deepgrad.optim.optimizer.implementation` (same results).
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
-                 step_sizes: tuple[float, float] = (1e-6, 50.0), *, maximize: bool = False) -> None:
-        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize))
+                 step_sizes: tuple[float, float] = (1e-6, 50.0), *, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize,
+                                      **implementation("Rprop", capturable=capturable, foreach=foreach,
+                                                       differentiable=differentiable)))
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)

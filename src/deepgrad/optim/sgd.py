@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, implementation
 
 
 class SGD(Optimizer):
@@ -25,6 +25,8 @@ class SGD(Optimizer):
         weight_decay: L2 penalty :math:`\lambda` (default 0).
         nesterov: Nesterov momentum (needs momentum > 0 and dampening = 0).
         maximize: ascend the objective instead of descending it.
+        foreach, fused, differentiable: PyTorch's implementation switches; see
+        :func:`~deepgrad.optim.optimizer.implementation` (same results).
 
     Example:
         >>> import deepgrad as dg
@@ -36,9 +38,12 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize))
+                                      nesterov=nesterov, maximize=maximize,
+                                      **implementation("SGD", foreach=foreach, differentiable=differentiable,
+                                                       fused=fused)))
 
     def _validate(self, group: dict) -> None:
         super()._validate(group)
