@@ -94,8 +94,8 @@ def test_rsample_gradients_reach_the_parameters_and_sample_is_detached():
     (z * z).sum().backward()
     assert mu.grad is not None and log_sigma.grad is not None
     assert D.Normal.has_rsample and D.MultivariateNormal.has_rsample and not D.Categorical.has_rsample
-    with pytest.raises(NotImplementedError, match="Beta has no reparameterised sampler"):
-        D.Beta(1.0, 2.0).rsample()
+    with pytest.raises(NotImplementedError, match="Bernoulli has no reparameterised sampler"):
+        D.Bernoulli(probs=0.5).rsample()
 
 
 def test_reinforce_score_function_gradient():

@@ -466,6 +466,9 @@ class Tensor:
     def erf(self):
         return _ew.erf(self)
 
+    def erfinv(self):
+        return _ew.erfinv(self)
+
     def abs(self):
         return _ew.abs(self)
 

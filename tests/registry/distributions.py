@@ -4,6 +4,7 @@ References are closed forms in NumPy (math.lgamma for the beta function); rsampl
 function so that every evaluation of gradcheck sees the same noise.
 """
 import math
+import statistics
 
 import numpy as np
 
@@ -40,6 +41,8 @@ case("Normal.log_prob", lambda m, s, x: D.Normal(m, s).log_prob(x), [(2, 3), S((
 case("Normal.entropy", lambda s: D.Normal(0.0, s).entropy(), [S((3,), P)], lambda s: 0.5 + 0.5 * LOG2PI + np.log(s))
 case("Normal.cdf", lambda m, s, x: D.Normal(m, s).cdf(x), [(3,), S((3,), P), (3,)],
      lambda m, s, x: 0.5 * (1 + np.vectorize(math.erf)((x - m) / (s * math.sqrt(2)))))
+case("Normal.icdf", lambda m, s, p: D.Normal(m, s).icdf(p), [(3,), S((3,), P), S((2, 3), "prob")],
+     lambda m, s, p: m + s * np.vectorize(statistics.NormalDist().inv_cdf)(p), gradgrad=True)
 case("Normal.rsample", seeded(lambda m, s: D.Normal(m, s).rsample((2,))), [(3,), S((3,), P)])
 case("kl[Normal,Normal]", lambda m1, s1, m2, s2: D.kl_divergence(D.Normal(m1, s1), D.Normal(m2, s2)),
      [(3,), S((3,), P), (3,), S((3,), P)],
@@ -100,6 +103,8 @@ case("Beta.entropy", lambda a, b: D.Beta(a, b).entropy(), [S((3,), P), S((3,), P
 case("kl[Beta,Beta]", lambda a, b, c, d: D.kl_divergence(D.Beta(a, b), D.Beta(c, d)), [S((3,), P)] * 4)
 case("Gamma.log_prob", lambda a, r, x: D.Gamma(a, r).log_prob(x), [S((3,), P), S((3,), P), S((3,), P)],
      lambda a, r, x: a * np.log(r) + (a - 1) * np.log(x) - r * x - lgamma(a))
+case("Gamma.rsample", seeded(lambda r: D.Gamma(dg.tensor([0.5, 2.0, 7.0], dtype=r.dtype, device=r.device),
+                                               r).rsample((2,))), [S((3,), P)])
 case("kl[Gamma,Gamma]", lambda a, b, c, d: D.kl_divergence(D.Gamma(a, b), D.Gamma(c, d)), [S((3,), P)] * 4)
 
 

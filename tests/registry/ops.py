@@ -1,5 +1,6 @@
 """Registry entries for the tensor ops (deepgrad.ops)."""
 import math
+import statistics
 
 import numpy as np
 
@@ -38,6 +39,7 @@ UNARY = {
     "cos": (dg.cos, np.cos, "float"), "tanh": (dg.tanh, np.tanh, "float"),
     "sigmoid": (dg.sigmoid, lambda a: 1 / (1 + np.exp(-a)), "float"), "relu": (dg.relu, lambda a: np.maximum(a, 0), "float"),
     "erf": (dg.erf, np.vectorize(math.erf), "float"), "abs": (dg.abs, np.abs, "float"),
+    "erfinv": (dg.erfinv, np.vectorize(lambda y: statistics.NormalDist().inv_cdf((y + 1) / 2) / math.sqrt(2)), "unit"),
 }
 for name, (fn, ref, kind) in UNARY.items():
     case(name, fn, [S((3, 4), kind)], ref, gradgrad=name not in ("relu", "abs"))

@@ -14,8 +14,10 @@ class Beta(Distribution):
     :math:`\log p(x) = (\alpha-1)\log x + (\beta-1)\log(1-x) - \log B(\alpha, \beta)`.
 
     Mean α/(α+β), variance αβ/((α+β)²(α+β+1)), entropy
-    log B(α, β) − (α−1)ψ(α) − (β−1)ψ(β) + (α+β−2)ψ(α+β). ``sample`` draws X/(X+Y) with X ~ Γ(α), Y ~ Γ(β);
-    there is no ``rsample`` (PyTorch reparameterises through implicit gamma gradients, not implemented here).
+    log B(α, β) − (α−1)ψ(α) − (β−1)ψ(β) + (α+β−2)ψ(α+β). ``rsample`` draws X/(X+Y) with X ~ Γ(α), Y ~ Γ(β), each
+    reparameterised implicitly (see :class:`~deepgrad.distributions.Gamma`), so gradients reach α and β. PyTorch
+    reparameterises the same draw through the beta CDF instead (its Dirichlet gradient); the two per-draw gradients
+    differ but have the same expectation, the gradient of the expected value.
 
     Args:
         concentration1: α > 0. concentration0: β > 0. validate_args: see :class:`Distribution`.
@@ -23,6 +25,7 @@ class Beta(Distribution):
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
+    has_rsample = True
     _expand_params = {"concentration1": 0, "concentration0": 0}
 
     def __init__(self, concentration1, concentration0, validate_args: bool | None = None) -> None:
@@ -44,7 +47,7 @@ class Beta(Distribution):
         total = a + b
         return a * b / (total * total * (total + 1))
 
-    def sample(self, sample_shape=()) -> Tensor:
+    def rsample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         x = standard_gamma(self.concentration1, shape)
         y = standard_gamma(self.concentration0, shape)

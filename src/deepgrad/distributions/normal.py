@@ -15,7 +15,8 @@ class Normal(Distribution):
     r"""N(μ, σ²): :math:`\log p(x) = -\frac{(x-\mu)^2}{2\sigma^2} - \log\sigma - \tfrac12\log 2\pi`.
 
     ``rsample`` is reparameterised, x = μ + σ ε with ε ~ N(0, 1), so gradients reach μ and σ (the VAE trick).
-    Entropy ½ + ½ log 2π + log σ; cdf ½ (1 + erf((x − μ)/(σ√2))).
+    Entropy ½ + ½ log 2π + log σ; cdf ½ (1 + erf((x − μ)/(σ√2))); icdf μ + σ√2 erf⁻¹(2p − 1), differentiable in
+    p, μ and σ.
 
     Args:
         loc: mean μ (Tensor or number). scale: standard deviation σ > 0. validate_args: see :class:`Distribution`.
@@ -66,6 +67,9 @@ class Normal(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         return 0.5 * (1 + ops.erf((value - self.loc) / (self.scale * math.sqrt(2))))
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.loc + self.scale * ops.erfinv(2 * value - 1) * math.sqrt(2)
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + ops.log(self.scale)

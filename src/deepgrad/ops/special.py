@@ -3,7 +3,8 @@
 ``lgamma`` is Lanczos' approximation (g = 7, 9 coefficients, relative error ≈ 1e-15) with Euler's reflection
 below 1/2; ``digamma`` and ``polygamma`` shift x up by the recurrence ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x+1) − (−1)ⁿ n!/xⁿ⁺¹ until
 x ≥ 10 and then sum the asymptotic (Bernoulli) series. Each derivative is the next function of the family, so
-gradients of any order exist: d lgamma = ψ, dψ = ψ⁽¹⁾, dψ⁽ⁿ⁾ = ψ⁽ⁿ⁺¹⁾.
+gradients of any order exist: d lgamma = ψ, dψ = ψ⁽¹⁾, dψ⁽ⁿ⁾ = ψ⁽ⁿ⁺¹⁾. ``standard_gamma_grad`` is the implicit
+reparameterisation gradient of a gamma draw, from the incomplete gamma function's series and continued fraction.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ _LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.323
             1.5056327351493116e-7)
 _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6)  # B_2, B_4, ..., B_14
 _SHIFT_TO = 10.0
+_MAX_TERMS = 100_000  # the series and the fraction need about 8√α terms where x is near α; this caps α near 1e8
 
 
 def _lgamma_array(x_in):
@@ -119,6 +121,78 @@ def _floating(x, op: str) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {describe(x)}")
     return x if x.dtype.kind == "f" else x.float()
+
+
+def _standard_gamma_grad_array(x_in, a_in):
+    """dx/dα for x ~ Γ(α, 1) held at its CDF value u = P(α, x): by the implicit function theorem,
+    dx/dα = −(∂P/∂α)(α, x) / p(x; α), with p(x; α) = x^(α−1) e^(−x) / Γ(α) and P the regularised lower incomplete
+    gamma function. ∂P/∂α is computed in float64 from the series for P (x < α + 1) or Legendre's continued fraction
+    for Q = 1 − P (x ≥ α + 1), each differentiated term by term in α; the prefactor x^α e^(−x)/Γ(·) cancels
+    against p, so nothing overflows."""
+    xp = array_module(x_in)
+    x, a = xp.broadcast_arrays(x_in.astype("float64"), a_in.astype("float64"))
+    series = x < a + 1.0
+    log_x = xp.log(x)
+    with _quiet(xp):
+        # series: P = x^α e^(−x)/Γ(α+1) · S, S = Σ tₙ, t₀ = 1, tₙ = tₙ₋₁ x/(α+n); dtₙ/dα = (dtₙ₋₁ x − tₙ)/(α+n)
+        xs, as_ = xp.where(series, x, 0.0), xp.where(series, a, 1.0)
+        t, dt = xp.ones_like(xs), xp.zeros_like(xs)
+        s, ds = t.copy(), dt.copy()
+        n = 0
+        while n < _MAX_TERMS:
+            n += 1
+            ratio = xs / (as_ + n)
+            dt = dt * ratio - t * ratio / (as_ + n)
+            t = t * ratio
+            s, ds = s + t, ds + dt
+            if not bool(xp.any(t > 1e-17 * s)):
+                break
+        from_series = -(xs / as_) * (s * (xp.where(series, log_x, 0.0) - _polygamma_array(0, as_ + 1.0)) + ds)
+        # continued fraction: Q = x^α e^(−x)/Γ(α) / h, h = b₀ + a₁/(b₁ + a₂/(b₂ + ...)), bₙ = x + 2n + 1 − α,
+        # aₙ = n(α − n); Wallis' recurrences Aₙ = bₙAₙ₋₁ + aₙAₙ₋₂ (the same for B) carried with their α-derivatives
+        xc, ac = xp.where(series, 2.0, x), xp.where(series, 0.5, a)
+        a_prev, a_cur = xp.ones_like(xc), xc + 1.0 - ac
+        b_prev, b_cur = xp.zeros_like(xc), xp.ones_like(xc)
+        da_prev, da_cur = xp.zeros_like(xc), -xp.ones_like(xc)
+        db_prev, db_cur = xp.zeros_like(xc), xp.zeros_like(xc)
+        h = a_cur
+        n = 0
+        while n < _MAX_TERMS:
+            n += 1
+            bn, an = xc + 2 * n + 1.0 - ac, n * (ac - n)
+            a_new = bn * a_cur + an * a_prev
+            b_new = bn * b_cur + an * b_prev
+            da_new = -a_cur + bn * da_cur + n * a_prev + an * da_prev
+            db_new = -b_cur + bn * db_cur + n * b_prev + an * db_prev
+            scale = 1.0 / b_new  # a common factor leaves A/B and its derivative unchanged; it keeps them finite
+            a_prev, a_cur, b_prev, b_cur = a_cur * scale, a_new * scale, b_cur * scale, xp.ones_like(b_new)
+            da_prev, da_cur, db_prev, db_cur = da_cur * scale, da_new * scale, db_cur * scale, db_new * scale
+            h_new = a_cur
+            done = not bool(xp.any(xp.abs(h_new - h) > 1e-15 * xp.abs(h_new)))
+            h = h_new
+            if done:
+                break
+        dh = da_cur - h * db_cur  # (A'B − AB')/B² with B = 1 after scaling
+        from_fraction = xc * ((xp.log(xc) - _polygamma_array(0, ac)) / h - dh / (h * h))
+    return xp.where(series, from_series, from_fraction)
+
+
+class StandardGammaGrad(Function):
+    """dx/dα of a standard gamma draw x ~ Γ(α, 1) (PyTorch's ``_standard_gamma_grad``); its own derivative is not
+    implemented, as in PyTorch."""
+
+    def forward(self, x, alpha):
+        return _standard_gamma_grad_array(x, alpha).astype(alpha.dtype, copy=False)
+
+    def backward(self, g):
+        raise NotImplementedError("standard_gamma_grad: the second derivative of a gamma sample with respect to its "
+                                  "concentration is not implemented (nor in PyTorch); use create_graph=False")
+
+
+def standard_gamma_grad(x: Tensor, alpha: Tensor) -> Tensor:
+    """The implicit reparameterisation gradient dx/dα = −(∂P/∂α)(α, x) / p(x; α) of a draw x of Γ(α, 1), with P the
+    regularised lower incomplete gamma function and p the density (``torch._standard_gamma_grad(alpha, x)``)."""
+    return StandardGammaGrad()(_floating(x, "standard_gamma_grad"), _floating(alpha, "standard_gamma_grad"))
 
 
 def lgamma(input: Tensor) -> Tensor:  # noqa: A002

@@ -393,6 +393,7 @@ class _Generator:
         f = getattr(self._g, name)
 
         def draw(*args, dtype=None, **kwargs):
+            args = tuple(_unwrap(a, f"cupy.random.Generator.{name}") if type(a) is StrictArray else a for a in args)
             if dtype is not None and name not in ("integers", "standard_normal", "random", "standard_exponential",
                                                   "standard_gamma"):
                 return _wrap(np.asarray(f(*args, **kwargs)).astype(dtype))
@@ -486,12 +487,18 @@ def _erf(x):
     return _wrap(erf(a).astype(a.dtype, copy=False))
 
 
+def _erfinv(y):
+    from ..ops.elementwise import _erfinv_array
+
+    return _wrap(_erfinv_array(_unwrap(y, "cupyx.scipy.special.erfinv")))
+
+
 def _scatter_add(a, slices, value) -> None:
     np.add.at(_unwrap(a, "cupyx.scatter_add"), _unwrap_index(slices), _unwrap(value, "cupyx.scatter_add"))
 
 
 xpx = types.SimpleNamespace(scatter_add=_scatter_add,
-                            scipy=types.SimpleNamespace(special=types.SimpleNamespace(erf=_erf)))
+                            scipy=types.SimpleNamespace(special=types.SimpleNamespace(erf=_erf, erfinv=_erfinv)))
 """The strict twin of ``cupyx`` (the parts deepgrad uses)."""
 
 
