@@ -1,6 +1,8 @@
 """deepgrad.distributed on MPI: collectives, DistributedDataParallel against one process, failures, the sampler.
 
-The jobs run under OpenMPI's ``mpirun`` (installed by .ci/run) as separate processes on this machine.
+The jobs run under OpenMPI's ``mpirun`` (installed by .ci/run) as separate processes on this machine. The NCCL
+backend runs on the strict test device with dist_scripts/nccl_standin.py (NCCL's API over MPI) in place of
+``cupy.cuda.nccl``: CI has no GPU, so these tests check deepgrad's side of the NCCL calls, not NCCL itself.
 """
 import json
 import os
@@ -26,14 +28,13 @@ def _env():
     return env
 
 
-def _job(mode, tmp_path, ranks=2, timeout=120):
-    out = tmp_path / f"{mode}-{ranks}.json"
-    if ranks == 1:
-        cmd = [sys.executable, SCRIPT, mode, str(out)]
-    else:
+def _job(mode, tmp_path, ranks=2, timeout=120, backend=None):
+    out = tmp_path / f"{mode}-{ranks}-{backend}.json"
+    cmd = [sys.executable, SCRIPT, mode, str(out)] + ([backend] if backend else [])
+    if ranks > 1:
         mpirun = shutil.which("mpirun")
         assert mpirun, "OpenMPI's mpirun is needed (apt-get install openmpi-bin)"
-        cmd = [mpirun, "--oversubscribe", "-n", str(ranks), sys.executable, SCRIPT, mode, str(out)]
+        cmd = [mpirun, "--oversubscribe", "-n", str(ranks), *cmd]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env())
     return proc, (json.loads(out.read_text()) if out.exists() else None)
 
@@ -143,3 +144,77 @@ def test_mpirun_deepgrad_train_writes_once_from_rank_0(tmp_path):
 
     model, _ = load_checkpoint_model(str(tmp_path / "run" / "best.safetensors"))  # plain names, any process
     assert isinstance(model, dg.nn.Module)
+
+
+# ------------------------------------------------------------------------------------ NCCL (through the stand-in)
+def test_nccl_collectives_on_device_buffers(tmp_path):
+    proc, r = _job("collectives", tmp_path, backend="nccl")
+    assert proc.returncode == 0, proc.stderr
+    assert r["backend"] == "nccl" and r["size"] == 2
+    assert r["sum"] == [3.0, 6.0] and r["max"] == [1.0] and r["avg"] == [3.0]
+    assert r["before_wait"] == [2.0]  # async: the result arrives with wait(), not before
+    assert r["broadcast"] == [11.0, 21.0]
+    assert r["gather"] == [[0.0, 0.0], [1.0, 2.0]]
+    assert r["reduce"] == [[3.0, 9.0], [6.0, 12.0]]  # rank 0 (dst) holds the sum, through a contiguous copy
+    # CuPy 14's codes (cupy_backends/cuda/libs/nccl.pxd); bool travels as uint8 and its SUM is MAX (logical or)
+    codes = {"int8": 0, "uint8": 1, "int32": 2, "int64": 4, "float16": 6, "float32": 7, "float64": 8, "bool": 1}
+    for name, code in codes.items():
+        d = r["dtypes"][name]
+        assert d["datatype"] == code and d["op"] == (2 if name == "bool" else 0), name
+        assert d["sum"] == ([True, False, True] if name == "bool" else [3, 0, 2]), name
+
+
+@pytest.mark.parametrize("backend", ["nccl", "auto"])
+def test_nccl_ddp_on_two_ranks_ends_with_the_weights_of_one_process_without_host_copies(tmp_path, backend):
+    # the 1-process reference runs on the CPU; the 2 ranks train on the strict device with every device -> host
+    # copy refused, their buckets reduced by NCCL calls in device memory
+    p1, one = _job("train", tmp_path, ranks=1)
+    p2, two = _job("train", tmp_path, backend=backend)
+    assert p1.returncode == 0, p1.stderr
+    assert p2.returncode == 0, p2.stderr
+    assert "error" not in two, two.get("error")
+    assert two["backend"] == ("nccl" if backend == "nccl" else "cpu:mpi,cuda:nccl")
+    assert two["devices"] == ["cuda:0"] and two["buckets"] > 1 and two["overlapped"] == two["buckets"]
+    for k in one["weights"]:
+        np.testing.assert_allclose(two["weights"][k], one["weights"][k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_nccl_ddp_accumulation_with_no_sync(tmp_path):
+    p1, one = _job("accumulate", tmp_path, ranks=1)
+    p2, two = _job("accumulate", tmp_path, backend="nccl")
+    assert p1.returncode == 0 and p2.returncode == 0, p1.stderr + p2.stderr
+    for k in one["weights"]:
+        np.testing.assert_allclose(two["weights"][k], one["weights"][k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_the_host_copy_guard_catches_staging_through_the_host(tmp_path):
+    # the same training with backend 'mpi' stages the device gradients through the host: the guard must see it
+    proc, r = _job("train", tmp_path, ranks=1, backend="mpi")
+    assert proc.returncode == 0, proc.stderr
+    assert r["error"] == "a device array was copied to the host"
+
+
+def test_nccl_misuse_is_refused_in_words(tmp_path):
+    proc, r = _job("errors", tmp_path, ranks=1, backend="nccl")
+    assert proc.returncode == 0, proc.stderr
+    assert r["cpu_tensor"].startswith("ValueError: all_reduce: backend 'nccl' carries CUDA tensors only, got a "
+                                      "tensor on cpu; move it to cuda:0")
+    assert r["cpu_model"].startswith("ValueError: DistributedDataParallel: backend 'nccl' carries CUDA tensors")
+    assert r["int16"].startswith("TypeError: all_reduce: backend 'nccl' cannot carry int16 tensors")
+    assert r["bool_avg"] == "TypeError: all_reduce: ReduceOp.AVG is not defined for bool tensors"
+
+
+def test_backend_nccl_without_nccl_says_what_is_missing():
+    import deepgrad.distributed as dist
+    from deepgrad import backend
+    from deepgrad.testing import strict_device
+
+    if backend.cupy is None:  # CI: no CuPy
+        with pytest.raises(RuntimeError, match="backend 'nccl' needs CuPy with its NCCL library and a GPU, but "
+                                               "CuPy is not installed or sees no GPU; install them with"):
+            dist.init_process_group(backend="nccl")
+    with strict_device(), pytest.raises(RuntimeError, match="the strict test device"):
+        dist.init_process_group(backend="nccl")
+    with pytest.raises(ValueError, match="unknown backend 'ucc'"):
+        dist.init_process_group(backend="ucc")
+    assert not dist.is_initialized()

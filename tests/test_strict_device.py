@@ -90,6 +90,43 @@ def test_random_generator_has_cupys_methods_only():
             getattr(g, name)
 
 
+def test_streams_hold_pending_work_until_synchronised():
+    from deepgrad.testing.strict import enqueue
+
+    class Pending:  # completes when waited for, as a collective queued on a GPU stream
+        def __init__(self):
+            self.done = False
+
+        def test(self):
+            return self.done
+
+        def wait(self):
+            self.done = True
+
+    a = xp.arange(4.0)
+    assert a.data.ptr == a.__cuda_array_interface__["data"][0] and a[1:].data.ptr == a.data.ptr + 8
+    side, current = xp.cuda.Stream(non_blocking=True), xp.cuda.get_current_stream()
+    assert current is xp.cuda.Stream.null and side.ptr != 0
+    first, second = Pending(), Pending()
+    enqueue(side.ptr, first)
+    ev = side.record()
+    enqueue(side.ptr, second)
+    assert not ev.done and not side.done
+    current.wait_event(ev)  # later host-side kernels must see the event's work finished
+    assert first.done and not second.done and ev.done
+    side.synchronize()
+    assert second.done and side.done
+    third = Pending()
+    enqueue(side.ptr, third)
+    xp.cuda.Device().synchronize()
+    assert third.done
+    with side:
+        assert xp.cuda.get_current_stream() is side
+    assert xp.cuda.get_current_stream() is current
+    with pytest.raises(StrictDeviceError, match="no stream has the handle 123456"):
+        enqueue(123456, Pending())
+
+
 def test_strict_device_reports_cuda_and_restores_the_backend():
     before = backend.cuda_available()
     with strict_device():

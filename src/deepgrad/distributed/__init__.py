@@ -2,7 +2,9 @@
 
 Launch one process per rank with MPI's launcher (``mpirun -n 4 python train.py``, or ``mpirun -n 4 deepgrad train
 ...``); each calls :func:`init_process_group`, wraps its model in :class:`DistributedDataParallel` and reads its
-share of the data through :class:`DistributedSampler`. Optional extra: ``pip install "deepgrad[mpi]"``.
+share of the data through :class:`DistributedSampler`. Optional extra: ``pip install "deepgrad[mpi]"``; on GPUs
+``pip install "deepgrad[nccl]"`` adds CuPy and NCCL, which then carries CUDA tensors in device memory
+(:mod:`deepgrad.distributed.nccl`).
 """
 from ..data.distributed import DistributedSampler
 from .ddp import DistributedDataParallel

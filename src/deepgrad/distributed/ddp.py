@@ -5,8 +5,10 @@ broadcast, so every rank starts equal. In backward, each parameter's post-accumu
 its gradient is complete (the engine finishes such leaves during the walk); when every parameter of a bucket
 (about ``bucket_cap_mb`` of gradients, in reverse registration order, the order backward produces them) is
 complete, the bucket is copied into one flat buffer and its sum over the ranks is started with a non-blocking
-``MPI_Iallreduce``, so communication overlaps the rest of backward. When backward ends, the remaining buckets are
-started, all are waited for, and each parameter's ``.grad`` becomes the mean over the ranks:
+``MPI_Iallreduce`` (CPU gradients, or CUDA ones staged through the host), or with NCCL's ``allReduce`` on the
+NCCL stream in device memory (CUDA gradients under NCCL), so communication overlaps the rest of backward. When
+backward ends, the remaining buckets are started, all are waited for, and each parameter's ``.grad`` becomes the
+mean over the ranks:
 
     grad_p = (1 / world_size) * sum_r grad_p^(r)
 
@@ -31,14 +33,14 @@ __all__ = ["DistributedDataParallel"]
 
 
 class _Bucket:
-    __slots__ = ("params", "pending", "flat", "request", "offsets")
+    __slots__ = ("params", "pending", "flat", "work", "offsets")
 
     def __init__(self, params: list) -> None:
         self.params = params
         self.offsets = np.cumsum([0] + [p.numel() for p in params]).tolist()
         self.pending = 0
         self.flat = None
-        self.request = None
+        self.work = None  # the started reduction of flat (a process_group.Work)
 
 
 class DistributedDataParallel(Module):
@@ -75,6 +77,8 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers, self.find_unused_parameters = broadcast_buffers, find_unused_parameters
         params = [p for p in module.parameters() if p.requires_grad]
+        for p in params[:1]:  # backend "nccl" refuses a model on the CPU here, in words naming DDP
+            pg._nccl_for(self._group, p, "DistributedDataParallel")
         self._buckets, self._bucket_of = self._make_buckets(params, bucket_cap_mb * 2**20)
         self._sync, self._armed, self._finalized, self._queued = True, False, True, False
         self.comm_seconds, self.overlapped_buckets = 0.0, 0
@@ -88,7 +92,8 @@ class DistributedDataParallel(Module):
     def _make_buckets(params: list, cap_bytes: float):
         buckets, current, size = [], [], 0
         for p in reversed(params):  # backward produces the last layers' gradients first
-            if current and (size + p.numel() * p.element_size() > cap_bytes or p.dtype != current[0].dtype):
+            if current and (size + p.numel() * p.element_size() > cap_bytes or p.dtype != current[0].dtype
+                            or p.device != current[0].device):
                 buckets.append(_Bucket(current))
                 current, size = [], 0
             current.append(p)
@@ -137,7 +142,7 @@ class DistributedDataParallel(Module):
                                "find_unused_parameters=True if the model uses them only sometimes")
         for b in self._buckets:
             b.pending = sum(1 for p in b.params if id(p) in used)
-            b.flat, b.request = None, None
+            b.flat, b.work = None, None
         self._armed, self._finalized = True, False
         self.comm_seconds, self.overlapped_buckets = 0.0, 0
 
@@ -157,10 +162,18 @@ class DistributedDataParallel(Module):
 
     def _start(self, bucket: _Bucket) -> None:
         t0 = time.perf_counter()
-        parts = [backend.to_numpy(p.grad._data).ravel() if p.grad is not None else np.zeros(p.numel(), p.dtype)
-                 for p in bucket.params]
-        bucket.flat = np.concatenate(parts)
-        bucket.request = self._group.comm.Iallreduce(pg._mpi().IN_PLACE, bucket.flat, op=pg._mpi().SUM)
+        nccl = pg._nccl_for(self._group, bucket.params[0], "DistributedDataParallel")
+        if nccl is None:
+            parts = [backend.to_numpy(p.grad._data).ravel() if p.grad is not None else np.zeros(p.numel(), p.dtype)
+                     for p in bucket.params]
+            bucket.flat = np.concatenate(parts)
+            bucket.work = pg.Work(self._group.comm.Iallreduce(pg._mpi().IN_PLACE, bucket.flat, op=pg._mpi().SUM))
+        else:  # the flat bucket stays in device memory, concatenated on the current stream
+            xp = backend.cupy
+            with xp.cuda.Device(nccl.device):
+                bucket.flat = xp.concatenate([p.grad._data.ravel() if p.grad is not None else
+                                              xp.zeros(p.numel(), p.dtype) for p in bucket.params])
+            bucket.work = nccl.all_reduce(bucket.flat, pg.ReduceOp.SUM, "DistributedDataParallel")
         self.comm_seconds += time.perf_counter() - t0
 
     def _finish(self) -> None:
@@ -168,17 +181,17 @@ class DistributedDataParallel(Module):
         t0 = time.perf_counter()
         self._queued = False
         for b in self._buckets:
-            if b.request is None:  # a bucket holding unused parameters
+            if b.work is None:  # a bucket holding unused parameters
                 self._start(b)
         from ..tensor import Tensor
 
         scale = 1.0 / self._group.size
         for b in self._buckets:
-            b.request.Wait()
+            b.work.wait()  # NCCL: the current stream waits for the reduction; the slicing below is queued after it
             for p, lo, hi in zip(b.params, b.offsets[:-1], b.offsets[1:]):
                 mean = (b.flat[lo:hi] * scale).reshape(p.shape).astype(p.dtype, copy=False)
-                p.grad = Tensor._wrap(backend.to_device(mean, p.device))
-            b.flat, b.request = None, None
+                p.grad = Tensor._wrap(backend.to_device(mean, p.device))  # no copy when it is there already
+            b.flat, b.work = None, None
         self._armed, self._finalized = False, True
         self.comm_seconds += time.perf_counter() - t0
 

@@ -1,19 +1,22 @@
 """The process group: rank, world size and collectives on MPI (mpi4py over OpenMPI), under PyTorch's names.
 
 ``init_process_group()`` reads the rank and the world size from the MPI launcher (``mpirun -n N python train.py``);
-collectives work in place on Tensors, on the CPU and on CUDA (device tensors are staged through the host, or go
-through NCCL with ``backend="nccl"`` when CuPy's NCCL bindings are present). Once the group is initialised, an
-uncaught exception on any rank aborts the whole job with that rank's traceback instead of leaving the other ranks
-waiting in a collective forever.
+collectives work in place on Tensors, on the CPU and on CUDA. CUDA tensors go through NCCL (CuPy's
+``cupy.cuda.nccl``, see :mod:`deepgrad.distributed.nccl`) in device memory when it is available, by default or with
+``backend="nccl"``; with ``backend="mpi"``, or without NCCL, they are staged through the host. Once the group is
+initialised, an uncaught exception on any rank aborts the whole job with that rank's traceback instead of leaving
+the other ranks waiting in a collective forever.
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
 import numpy as np
 
 from .. import backend
+from . import nccl as _nccl
 
 __all__ = ["ReduceOp", "Work", "is_available", "is_initialized", "init_process_group", "destroy_process_group",
            "get_rank", "get_world_size", "get_backend", "barrier", "all_reduce", "broadcast", "all_gather",
@@ -30,7 +33,9 @@ class _Group:
     def __init__(self, comm, backend_name: str) -> None:
         self.comm, self.backend = comm, backend_name
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
-        self.nccl = None  # a cupy.cuda.nccl.NcclCommunicator, made on first use of a device tensor
+        # the NcclGroup of this rank's GPU: made by init for "nccl", on the first CUDA tensor for "auto"
+        self.nccl: _nccl.NcclGroup | None = None
+        self.auto_nccl = backend_name == "auto" and _nccl.nccl_module() is not None
 
 
 _group: _Group | None = None
@@ -86,21 +91,44 @@ def _abort_on_exception(comm) -> None:
     threading.excepthook = thread_hook
 
 
-def init_process_group(backend: str = "mpi", init_method: str | None = None, world_size: int = -1, rank: int = -1,
-                       timeout=None, **_) -> None:
+def _local_rank(comm) -> int:
+    """This rank's index among the ranks on its machine: the launcher's variable, else MPI's shared-memory split."""
+    for name in ("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID"):
+        value = os.environ.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return comm.Split_type(_mpi().COMM_TYPE_SHARED).Get_rank()
+
+
+def _rank_device(comm) -> int:
+    """The GPU of this rank: its local rank, modulo the GPUs it sees (a launcher may show each rank only its own)."""
+    return _local_rank(comm) % max(1, backend.cuda_device_count())
+
+
+def init_process_group(backend: str | None = None, init_method: str | None = None, world_size: int = -1,
+                       rank: int = -1, timeout=None, **_) -> None:
     """Join the job started by the MPI launcher: every rank calls this once, before any collective.
 
     Args:
-        backend: ``"mpi"`` (also ``"gloo"``, accepted for PyTorch programs: both run on MPI here) or ``"nccl"``
-            (MPI for the group, NCCL through CuPy for CUDA tensors).
+        backend: ``None`` (or ``"auto"``): MPI for CPU tensors, and NCCL for CUDA tensors when CuPy's NCCL is
+            available (its communicator is made at the first collective on a CUDA tensor, on that tensor's GPU),
+            else MPI through the host. ``"nccl"``: NCCL for every collective, which then takes CUDA tensors only;
+            the communicator is made now on GPU ``local_rank % device_count`` (``LOCAL_RANK`` or
+            ``OMPI_COMM_WORLD_LOCAL_RANK``). ``"mpi"`` (or ``"gloo"``, accepted for PyTorch programs): MPI alone.
+            MPI starts the group and hands NCCL its unique id in every case.
         world_size, rank: if given, must match what the launcher says (the launcher decides them).
         init_method, timeout: accepted for PyTorch programs; MPI's launcher does the rendezvous.
     """
     global _group
     if _group is not None:
         raise RuntimeError("init_process_group: the default process group is already initialised")
-    if backend not in ("mpi", "gloo", "nccl"):
-        raise ValueError(f"init_process_group: unknown backend {backend!r}; expected 'mpi', 'gloo' or 'nccl'")
+    backend = "auto" if backend is None else backend
+    if backend not in ("mpi", "gloo", "nccl", "auto"):
+        raise ValueError(f"init_process_group: unknown backend {backend!r}; expected None, 'mpi', 'gloo' or 'nccl'")
+    if backend == "nccl" and _nccl.nccl_module() is None:
+        raise RuntimeError(f"init_process_group: backend 'nccl' needs CuPy with its NCCL library and a GPU, but "
+                           f"{_nccl.unavailable_reason()}; install them with pip install 'deepgrad[nccl]', or use "
+                           "backend='mpi' (CUDA tensors then travel through the host)")
     MPI = _mpi()
     comm = MPI.COMM_WORLD
     group = _Group(comm, backend)
@@ -110,6 +138,8 @@ def init_process_group(backend: str = "mpi", init_method: str | None = None, wor
     if rank not in (-1, None) and rank != group.rank:
         raise ValueError(f"init_process_group: rank={rank}, but MPI says this process is rank {group.rank}")
     _abort_on_exception(comm)
+    if backend == "nccl":
+        group.nccl = _nccl.NcclGroup(comm, _rank_device(comm))
     _group = group
 
 
@@ -117,6 +147,8 @@ def destroy_process_group() -> None:
     """Leave the group (MPI itself is finalised when the process exits)."""
     global _group
     g = _require("destroy_process_group")
+    if g.nccl is not None:
+        g.nccl.destroy()
     g.comm.Barrier()
     _group = None
 
@@ -132,7 +164,11 @@ def get_world_size() -> int:
 
 
 def get_backend() -> str:
-    return _require("get_backend").backend
+    """``"nccl"``, ``"mpi"``/``"gloo"`` as asked; for the default, ``"cpu:mpi,cuda:nccl"`` or ``"mpi"`` without NCCL."""
+    g = _require("get_backend")
+    if g.backend == "auto":
+        return "cpu:mpi,cuda:nccl" if g.auto_nccl else "mpi"
+    return g.backend
 
 
 def is_main_process() -> bool:
@@ -141,7 +177,11 @@ def is_main_process() -> bool:
 
 
 def barrier() -> None:
-    _require("barrier").comm.Barrier()
+    """Wait until every rank is here (and, with NCCL, until this rank's queued NCCL calls have finished)."""
+    g = _require("barrier")
+    if g.nccl is not None:
+        g.nccl.synchronize()
+    g.comm.Barrier()
 
 
 class Work:
@@ -181,6 +221,46 @@ def _mpi_op(op: str, name: str):
     return table[op]
 
 
+def _nccl_for(g: _Group, t, name: str):
+    """The NcclGroup that carries a collective on tensor ``t``, or ``None`` when MPI does."""
+    if g.backend == "nccl":
+        if t.device.type != "cuda":
+            raise ValueError(f"{name}: backend 'nccl' carries CUDA tensors only, got a tensor on {t.device}; move "
+                             f"it to cuda:{g.nccl.device} (this rank's GPU), or use init_process_group(backend='mpi')")
+    elif not (g.auto_nccl and t.device.type == "cuda"):
+        return None
+    elif g.nccl is None:  # the default backend's first CUDA collective: every rank makes its communicator now
+        g.nccl = _nccl.NcclGroup(g.comm, t.device.index)
+    if t.device.index != g.nccl.device:
+        raise ValueError(f"{name}: this rank's NCCL communicator is on cuda:{g.nccl.device}, got a tensor on "
+                         f"{t.device}; keep each rank's tensors on its own GPU")
+    return g.nccl
+
+
+def _mean_in_place(a, n: int) -> None:
+    """The sum ``a`` of ``n`` ranks' values becomes their mean (floor division for integers, as PyTorch's MPI)."""
+    if a.dtype.kind == "f":
+        a *= 1.0 / n
+    else:
+        a //= n
+
+
+def _device_buffer(t):
+    """A contiguous device array holding ``t``'s values (its own buffer when it is one) and whether it is."""
+    a = t._data
+    if a.flags.c_contiguous:
+        return a, True
+    with backend.cupy.cuda.Device(t.device.index):
+        return backend.cupy.ascontiguousarray(a), False
+
+
+def _complete(work: Work, async_op: bool):
+    if async_op:
+        return work
+    work.wait()
+    return None
+
+
 def _host_buffer(t) -> tuple[np.ndarray, bool]:
     """A contiguous host array holding ``t``'s values (the tensor's own buffer when it is one) and whether it is."""
     a = t._data
@@ -191,28 +271,31 @@ def _host_buffer(t) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(a), False
 
 
-def _write_back(t, host: np.ndarray, own: bool) -> None:
+def _write_back(t, buf, own: bool) -> None:
+    """Copy ``buf`` into ``t`` unless it is ``t``'s own buffer (host buffers go back to the tensor's device)."""
     if own:
         return
-    t._data[...] = backend.to_device(host, t.device) if t.device.type != "cpu" else host
+    t._data[...] = buf if backend.is_device_array(buf) or t.device.type == "cpu" else backend.to_device(buf, t.device)
 
 
 def all_reduce(tensor, op: str = ReduceOp.SUM, group=None, async_op: bool = False):
     """Combine ``tensor`` over all ranks, in place: every rank ends with the same result (``op`` of the values)."""
     _check_tensor("all_reduce", tensor)
     g = _require("all_reduce")
-    mpi_op = _mpi_op(op, "all_reduce")
-    host, own = _host_buffer(tensor)
-    scale = 1.0 / g.size if op == ReduceOp.AVG else None
+    nccl = _nccl_for(g, tensor, "all_reduce")
+    buf, own = _device_buffer(tensor) if nccl is not None else _host_buffer(tensor)
 
     def finish():
-        if scale is not None:
-            host[...] = host * scale if host.dtype.kind == "f" else host // g.size
-        _write_back(tensor, host, own)
+        if op == ReduceOp.AVG:
+            _mean_in_place(buf, g.size)
+        _write_back(tensor, buf, own)
 
+    if nccl is not None:
+        return _complete(nccl.all_reduce(buf, op, finish=finish), async_op)
+    mpi_op = _mpi_op(op, "all_reduce")
     if async_op:
-        return Work(g.comm.Iallreduce(_mpi().IN_PLACE, host, op=mpi_op), finish)
-    g.comm.Allreduce(_mpi().IN_PLACE, host, op=mpi_op)
+        return Work(g.comm.Iallreduce(_mpi().IN_PLACE, buf, op=mpi_op), finish)
+    g.comm.Allreduce(_mpi().IN_PLACE, buf, op=mpi_op)
     finish()
     return None
 
@@ -223,11 +306,14 @@ def broadcast(tensor, src: int = 0, group=None, async_op: bool = False):
     g = _require("broadcast")
     if not 0 <= src < g.size:
         raise ValueError(f"broadcast: src={src} is not a rank of this job (ranks 0..{g.size - 1})")
-    host, own = _host_buffer(tensor)
+    nccl = _nccl_for(g, tensor, "broadcast")
+    buf, own = _device_buffer(tensor) if nccl is not None else _host_buffer(tensor)
+    if nccl is not None:
+        return _complete(nccl.broadcast(buf, src, finish=lambda: _write_back(tensor, buf, own)), async_op)
     if async_op:
-        return Work(g.comm.Ibcast(host, root=src), lambda: _write_back(tensor, host, own))
-    g.comm.Bcast(host, root=src)
-    _write_back(tensor, host, own)
+        return Work(g.comm.Ibcast(buf, root=src), lambda: _write_back(tensor, buf, own))
+    g.comm.Bcast(buf, root=src)
+    _write_back(tensor, buf, own)
     return None
 
 
@@ -235,12 +321,22 @@ def reduce(tensor, dst: int = 0, op: str = ReduceOp.SUM, group=None, async_op: b
     """Combine ``tensor`` over all ranks into rank ``dst``'s ``tensor`` (the others keep theirs)."""
     _check_tensor("reduce", tensor)
     g = _require("reduce")
-    host, own = _host_buffer(tensor)
-    out = np.empty_like(host) if g.rank == dst else None
-    g.comm.Reduce(host, out, op=_mpi_op(op, "reduce"), root=dst)
+    nccl = _nccl_for(g, tensor, "reduce")
+    buf, own = _device_buffer(tensor) if nccl is not None else _host_buffer(tensor)
+
+    def finish():
+        if g.rank == dst:
+            if op == ReduceOp.AVG:
+                _mean_in_place(buf, g.size)
+            _write_back(tensor, buf, own)
+
+    if nccl is not None:
+        return _complete(nccl.reduce(buf, op, dst, finish=finish), async_op)
+    out = np.empty_like(buf) if g.rank == dst else None
+    g.comm.Reduce(buf, out, op=_mpi_op(op, "reduce"), root=dst)
     if g.rank == dst:
-        host[...] = out / g.size if op == ReduceOp.AVG else out
-        _write_back(tensor, host, own)
+        buf[...] = out
+    finish()
     return Work(None) if async_op else None
 
 
@@ -256,6 +352,19 @@ def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
         if tuple(t.shape) != tuple(tensor.shape) or t.dtype != tensor.dtype:
             raise ValueError(f"all_gather: tensor_list[{i}] is {tuple(t.shape)} {t.dtype}, expected "
                              f"{tuple(tensor.shape)} {tensor.dtype} like the tensor sent")
+    nccl = _nccl_for(g, tensor, "all_gather")
+    if nccl is not None:
+        for t in tensor_list:
+            _nccl_for(g, t, "all_gather")
+        send, _ = _device_buffer(tensor)
+        with backend.cupy.cuda.Device(nccl.device):
+            out = backend.cupy.empty((g.size,) + send.shape, dtype=send.dtype)
+
+        def finish():
+            for t, part in zip(tensor_list, out):
+                t._data[...] = part
+
+        return _complete(nccl.all_gather(out, send, finish=finish), async_op)
     host, _ = _host_buffer(tensor)
     out = np.empty((g.size,) + host.shape, dtype=host.dtype)
     g.comm.Allgather(host, out)

@@ -12,7 +12,12 @@ array type that behaves like ``cupy.ndarray`` where porting mistakes hide:
   the scatter ufuncs (add, subtract, maximum, minimum); ``lib.stride_tricks.as_strided(x, shape, strides)`` has no
   ``writeable`` argument and ``flags`` has no ``writeable``; ``random.Generator`` has CuPy's short list of
   methods (no ``normal``, ``choice`` or ``permutation``);
-- arrays report the device ``cuda:0`` (``.device.id == 0``) and carry ``__cuda_array_interface__``.
+- arrays report the device ``cuda:0`` (``.device.id == 0``) and carry ``__cuda_array_interface__`` and a
+  ``data.ptr`` (the address of their buffer, as CuPy's ``MemoryPointer``);
+- ``cuda.Stream``, ``cuda.Event`` and ``cuda.get_current_stream`` exist. Kernels run at once (NumPy), so a stream
+  only holds work that a stand-in library attaches to it with :func:`enqueue` (the tests' NCCL stand-in does):
+  that work is complete only after the stream, an event recorded after it, or the device is synchronised, or a
+  stream waits for such an event, as on a GPU, so code that reads a result without that wait reads stale data.
 
 The lists of what CuPy lacks were read off CuPy 14.2 (``dir(cupy)`` against ``dir(numpy)``). Real kernels
 (``ElementwiseKernel``, ``RawKernel``, ``fuse``) are not emulated: asking for one raises ``AttributeError`` naming it.
@@ -21,7 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import types
+import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -107,7 +114,8 @@ class _Device:
         return None
 
     def synchronize(self) -> None:
-        return None
+        for stream in list(_Stream._live.values()):
+            stream.synchronize()
 
     def __eq__(self, other) -> bool:
         return isinstance(other, _Device) and other.id == self.id
@@ -117,6 +125,103 @@ class _Device:
 
     def __repr__(self) -> str:
         return "<CUDA Device 0 (strict test device)>"
+
+
+class _MemoryPointer:
+    """``cupy.cuda.MemoryPointer``: the address of an array's first element (``ptr``) on device 0."""
+
+    __slots__ = ("ptr",)
+    device_id = 0
+
+    def __init__(self, ptr: int) -> None:
+        self.ptr = ptr
+
+
+class _Stream:
+    """``cupy.cuda.Stream`` on the strict device: a queue of the pending work attached by :func:`enqueue`.
+
+    The NumPy kernels of the strict device finish before they return, so ordering among them needs nothing;
+    what a stream holds is work that completes later (a collective of a stand-in communicator), each item an
+    object with ``test() -> bool`` (finished?) and ``wait()`` (finish it).
+    """
+
+    _ptrs = itertools.count(1)
+    _live: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+    null: _Stream
+
+    def __init__(self, null: bool = False, non_blocking: bool = False, ptds: bool = False, priority=None) -> None:
+        self.ptr = 0 if null else next(_Stream._ptrs)
+        self.device_id = -1 if null else 0
+        self._work: list = []
+        _Stream._live[self.ptr] = self
+
+    def _add(self, work) -> None:
+        self._work = [w for w in self._work if not w.test()] + [work]
+
+    def record(self, event: _Event | None = None) -> _Event:
+        event = _Event() if event is None else event
+        event.record(self)
+        return event
+
+    def wait_event(self, event: _Event) -> None:
+        # later work on this stream runs on the host at once, so the event's work must be finished now
+        event.synchronize()
+
+    def synchronize(self) -> None:
+        for w in self._work:
+            w.wait()
+        self._work = []
+
+    @property
+    def done(self) -> bool:
+        return all(w.test() for w in self._work)
+
+    def use(self) -> _Stream:
+        _current[-1] = self
+        return self
+
+    def __enter__(self) -> _Stream:
+        _current.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _current.pop()
+
+    def __repr__(self) -> str:
+        return f"<Stream {self.ptr} (strict test device)>"
+
+
+class _Event:
+    """``cupy.cuda.Event``: marks the work queued on a stream so far; ``done`` and ``synchronize`` ask about it."""
+
+    def __init__(self, block: bool = False, disable_timing: bool = False, interprocess: bool = False) -> None:
+        self._work: list = []
+
+    def record(self, stream: _Stream | None = None) -> None:
+        self._work = list((_Stream.null if stream is None else stream)._work)  # CuPy: the null stream by default
+
+    def synchronize(self) -> None:
+        for w in self._work:
+            w.wait()
+
+    @property
+    def done(self) -> bool:
+        return all(w.test() for w in self._work)
+
+
+_Stream.null = _Stream(null=True)
+_current: list = [_Stream.null]
+
+
+def enqueue(stream_ptr: int, work) -> None:
+    """Attach ``work`` (``test() -> bool``, ``wait()``) to the strict stream whose ``ptr`` is ``stream_ptr``.
+
+    For stand-ins of libraries that take a raw stream handle, as NCCL's calls do.
+    """
+    stream = _Stream._live.get(stream_ptr)
+    if stream is None:
+        raise StrictDeviceError(f"strict test device: no stream has the handle {stream_ptr}")
+    stream._add(work)
 
 
 class _Flags:
@@ -207,6 +312,10 @@ class StrictArray:
     flags = property(lambda self: _Flags(self._a))
     device = property(lambda self: _Device(0))
     base = property(lambda self: None if self._a.base is None else StrictArray._of(np.asarray(self._a.base)))
+
+    @property
+    def data(self) -> _MemoryPointer:
+        return _MemoryPointer(self._a.__array_interface__["data"][0])
 
     @property
     def __cuda_array_interface__(self) -> dict:
@@ -455,6 +564,9 @@ _random = _Namespace("cupy.random", np.random, frozenset(
 })
 _cuda = _Namespace("cupy.cuda", types.SimpleNamespace(), extra={
     "Device": _Device,
+    "Stream": _Stream,
+    "Event": _Event,
+    "get_current_stream": lambda device_id=-1: _current[-1],
     "runtime": types.SimpleNamespace(getDeviceCount=lambda: 1),
     "get_device_id": lambda: 0,
 })
@@ -524,4 +636,4 @@ def strict_device():
         backend.set_gpu_module(*previous)
 
 
-__all__ = ["StrictArray", "StrictDeviceError", "strict_device", "xp", "xpx"]
+__all__ = ["StrictArray", "StrictDeviceError", "enqueue", "strict_device", "xp", "xpx"]
