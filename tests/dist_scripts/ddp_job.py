@@ -5,7 +5,8 @@ MODE: train (SGD steps with DistributedDataParallel over a global batch), accumu
 collectives (every collective checked in place), raise (rank 1 fails while rank 0 waits in a barrier), unused,
 errors (misuses of backend 'nccl', each error's text).
 With BACKEND (nccl, auto or mpi) the job runs on the strict test device ("cuda") with nccl_standin.py installed
-where deepgrad looks for cupy.cuda.nccl, and train/accumulate run with device -> host copies refused.
+where deepgrad looks for cupy.cuda.nccl, and train/accumulate run with device -> host copies refused. With
+BACKEND:gpu (nccl:gpu) it runs on the real GPU of rank r (cuda:r) with CuPy's NCCL (benchmarks/gpu/session.sh).
 """
 import contextlib
 import json
@@ -18,10 +19,12 @@ import deepgrad.distributed as dist
 from deepgrad import nn
 
 mode, out = sys.argv[1], sys.argv[2]
-BACKEND = sys.argv[3] if len(sys.argv) > 3 else None
+BACKEND, _, WHERE = (sys.argv[3] if len(sys.argv) > 3 else "").partition(":")
+BACKEND = BACKEND or None
+STANDIN = BACKEND is not None and WHERE != "gpu"
 GLOBAL_BATCH, STEPS = 16, 8
 DEVICE = "cuda" if BACKEND else "cpu"
-if BACKEND:
+if STANDIN:
     import nccl_standin
 
     from deepgrad.distributed import nccl
@@ -35,7 +38,7 @@ if BACKEND:
 @contextlib.contextmanager
 def host_copies_refused():
     """Reading a strict device array into host memory (``get``, hence ``asnumpy``, ``.cpu()``; ``tolist``) raises."""
-    if not BACKEND:
+    if not STANDIN:
         yield
         return
     from deepgrad.testing.strict import StrictArray
@@ -66,6 +69,8 @@ def model():
 
 dist.init_process_group(backend=BACKEND)
 rank, size = dist.get_rank(), dist.get_world_size()
+if WHERE == "gpu":
+    DEVICE = f"cuda:{rank}" if dg.cuda.device_count() > 1 else "cuda"
 result = {"rank": rank, "size": size, "backend": dist.get_backend()}
 
 
@@ -123,7 +128,7 @@ elif mode == "collectives":
         for name in ("float16", "float32", "float64", "int8", "uint8", "int32", "int64", "bool"):
             t = on([rank + 1, 0, 1], dtype=getattr(dg, name))
             dist.all_reduce(t)
-            call = nccl_standin.calls[-1]
+            call = nccl_standin.calls[-1] if STANDIN else (None, None, None)
             result["dtypes"][name] = {"datatype": call[1], "op": call[2], "sum": t.tolist()}
     dist.barrier()
 elif mode == "errors":
