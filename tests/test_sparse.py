@@ -70,7 +70,7 @@ def test_mm_spellings_agree():
     (lambda: dg.sparse_coo_tensor([[0, 1]], [1.0], (3,)), ShapeError, "indices name 2 coordinates but values has 1"),
     (lambda: dg.sparse_coo_tensor([0, 1], [1.0, 2.0]), ShapeError, r"indices must be 2-d \(ndim, nnz\)"),
     (lambda: dg.sparse_coo_tensor([[0.5, 1]], [1.0, 2.0]), TypeError, "indices must be integers"),
-    (lambda: dg.sparse_coo_tensor([[0, 1]], [1.0, 2.0], (3, 3)), ShapeError, "size \\(3, 3\\) has 2 dimensions"),
+    (lambda: dg.sparse_coo_tensor([[0, 1]], [1.0, 2.0], (3, 3)), ShapeError, "followed by \\(\\), got \\(3, 3\\)"),
     (lambda: dg.sparse_coo_tensor([[1, 0]], [1.0, 2.0], is_coalesced=True), ValueError, "not sorted and unique"),
     (lambda: S.mm(dg.sparse_coo_tensor(IDX, VAL, (2, 3)), dg.zeros(4, 2)), ShapeError, "inner dimensions differ"),
     (lambda: S.mm(dg.sparse_coo_tensor(IDX, VAL, (2, 3)), dg.zeros(3, 2, dtype=dg.float64)), TypeError,

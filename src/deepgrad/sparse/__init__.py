@@ -18,21 +18,37 @@ __all__ = ["SparseCooTensor", "sparse_coo_tensor", "to_sparse", "mm", "spmm", "a
            "DoubleTensor", "LongTensor"]
 
 
-def mm(sparse: SparseCooTensor, dense: Tensor) -> Tensor:
+def mm(sparse: SparseCooTensor, dense: Tensor | SparseCooTensor) -> Tensor | SparseCooTensor:
     r"""The product of a 2-d sparse (n, k) and a dense (k, m) or (k,) tensor:
     :math:`out_{i\cdot} = \sum_{(i, j, v)} v\, dense_{j\cdot}` over the stored entries (``torch.sparse.mm``).
 
     Computed as a gather of the dense rows, a scale by the values and an index_add into the rows, so the gradient
-    reaches both ``dense`` (∂ = Sᵀ g) and the sparse values (∂v = ⟨g_i, dense_j⟩).
+    reaches both ``dense`` (∂ = Sᵀ g) and the sparse values (∂v = ⟨g_i, dense_j⟩). With a sparse (k, m) second
+    operand the product is sparse and coalesced, as in PyTorch.
     """
     if not isinstance(sparse, SparseCooTensor):
         raise TypeError(f"sparse.mm: the first operand must be a sparse COO tensor, got {describe(sparse)}; use "
                         "deepgrad.mm for two dense tensors")
+    if not isinstance(dense, Tensor | SparseCooTensor):
+        raise TypeError(f"sparse.mm: the second operand must be a dense or sparse Tensor, got {describe(dense)}")
+    _check_pair(sparse, dense)
     if isinstance(dense, SparseCooTensor):
-        raise TypeError("sparse.mm: sparse @ sparse is not supported; convert one operand with .to_dense()")
-    if not isinstance(dense, Tensor):
-        raise TypeError(f"sparse.mm: the second operand must be a dense Tensor, got {describe(dense)}")
-    if sparse.ndim != 2 or dense.ndim not in (1, 2):
+        return _sparse_sparse_mm(sparse, dense)
+    from ..creation import zeros
+
+    rows, cols = Tensor._wrap(sparse._idx[0]), Tensor._wrap(sparse._idx[1])
+    vals = sparse._vals if dense.ndim == 1 else sparse._vals.unsqueeze(-1)
+    contrib = vals * dense[cols]
+    out = zeros(sparse.shape[0], *dense.shape[1:], dtype=dense.dtype, device=dense.device)
+    return out.index_add(0, rows, contrib)
+
+
+def _check_pair(sparse: SparseCooTensor, dense) -> None:
+    """Refuse operands of ``mm`` whose dimensions, dtypes or devices do not fit, in a sentence."""
+    if sparse.dense_dim() or getattr(dense, "is_sparse", False) and dense.dense_dim():
+        raise ShapeError("sparse.mm: hybrid sparse tensors (with dense dimensions) are not supported by mm, as in "
+                         "PyTorch; convert with .to_dense()")
+    if sparse.ndim != 2 or dense.ndim not in (1, 2) or (dense.ndim == 1 and getattr(dense, "is_sparse", False)):
         raise ShapeError(f"sparse.mm: expected a 2-d sparse and a 1-d or 2-d dense tensor, got sizes {sparse.shape} "
                          f"and {tuple(dense.shape)}")
     n, k = sparse.shape
@@ -45,13 +61,29 @@ def mm(sparse: SparseCooTensor, dense: Tensor) -> Tensor:
     if sparse.device != dense.device:
         raise RuntimeError(f"sparse.mm: operands are on different devices ({sparse.device} and {dense.device}); "
                            "move one with .to(device)")
-    from ..creation import zeros
 
-    rows, cols = Tensor._wrap(sparse._idx[0]), Tensor._wrap(sparse._idx[1])
-    vals = sparse._vals if dense.ndim == 1 else sparse._vals.unsqueeze(-1)
-    contrib = vals * dense[cols]
-    out = zeros(n, *dense.shape[1:], dtype=dense.dtype, device=dense.device)
-    return out.index_add(0, rows, contrib)
+
+def _sparse_sparse_mm(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
+    r"""A @ B for sparse (n, k) A and (k, m) B, sparse and coalesced: every stored pair a_ij, b_jl with the same j
+    contributes a_ij b_jl at (i, l), and coalescing sums the contributions.
+
+    The pairs are found without a dense intermediate: B's entries sorted by row, each entry of A is matched with
+    the run of B's entries in row j. The products are ops on the two value vectors, so gradients reach both: the
+    gradient with respect to each stored value (PyTorch's gradient, read on the operand's own coordinates).
+    """
+    xp = backend.array_module(a._idx)
+    order = xp.argsort(b._idx[0], kind="stable")
+    b_rows, b_cols = b._idx[0][order], b._idx[1][order]
+    counts = xp.bincount(b_rows, minlength=b.shape[0])
+    starts = xp.cumsum(counts) - counts
+    a_rows, a_cols = a._idx[0], a._idx[1]
+    per_a = counts[a_cols]  # how many entries of B each entry of A meets
+    a_pos = xp.repeat(xp.arange(a_cols.shape[0]), per_a)
+    first = xp.cumsum(per_a) - per_a
+    b_pos = starts[a_cols][a_pos] + xp.arange(a_pos.shape[0]) - first[a_pos]
+    values = a._vals[Tensor._wrap(a_pos)] * b._vals[Tensor._wrap(order[b_pos])]
+    idx = xp.stack([a_rows[a_pos], b_cols[b_pos]]).astype("int64")
+    return SparseCooTensor(idx, values, (a.shape[0], b.shape[1])).coalesce()
 
 
 def spmm(sparse: SparseCooTensor, dense: Tensor) -> Tensor:

@@ -1,4 +1,7 @@
-"""Sparse COO tensors: a list of coordinates (``indices``, shape (ndim, nnz)) and one value per coordinate.
+"""Sparse COO tensors: a list of coordinates (``indices``, shape (sparse_dim, nnz)) and one value per coordinate.
+
+A value is a number, or for a hybrid tensor a dense block: ``values`` has shape (nnz, *dense_dims) and the tensor's
+size is the sparse sizes followed by ``dense_dims``, as in PyTorch.
 
 The values are an ordinary Tensor, so every sparse computation here is written with dense ops on them
 (index_add to scatter, indexing to gather) and differentiates like any other graph: gradients reach the values
@@ -20,7 +23,8 @@ class SparseCooTensor:
 
     Build one with :func:`deepgrad.sparse_coo_tensor` or :meth:`Tensor.to_sparse`. Duplicated coordinates are
     allowed and mean the sum of their values; :meth:`coalesce` sorts the coordinates and sums duplicates.
-    Only sparse dimensions are supported (no hybrid tensors with dense trailing dimensions).
+    A hybrid tensor has dense trailing dimensions: each coordinate then holds a dense block (``values`` of shape
+    (nnz, *dense_dims)).
     """
 
     is_sparse = True
@@ -46,10 +50,16 @@ class SparseCooTensor:
         return len(self._size)
 
     def sparse_dim(self) -> int:
-        return len(self._size)
+        return int(self._idx.shape[0])
 
     def dense_dim(self) -> int:
-        return 0
+        return len(self._size) - self.sparse_dim()
+
+    @property
+    def grad(self) -> SparseCooTensor | None:
+        """The gradient with respect to the stored values, on this tensor's coordinates (None before backward)."""
+        g = self._vals.grad
+        return None if g is None else SparseCooTensor(self._idx, g, self._size, self._coalesced)
 
     @property
     def dtype(self):
@@ -86,7 +96,7 @@ class SparseCooTensor:
         return Tensor._wrap(self._idx)
 
     def values(self) -> Tensor:
-        """The values (nnz,), in the graph (gradients flow to whatever they were computed from)."""
+        """The values (nnz, *dense_dims), in the graph (gradients flow to whatever they were computed from)."""
         if not self._coalesced:
             raise RuntimeError("values(): this sparse tensor is not coalesced; call .coalesce() first, or use "
                                "._values() for the raw values")
@@ -99,25 +109,25 @@ class SparseCooTensor:
         return self._vals
 
     def _linear(self):
-        """Each coordinate as one row-major position in the dense tensor."""
-        xp = backend.array_module(self._idx)
-        if not self._size:
-            return xp.zeros(self._idx.shape[1], dtype=np.int64)
-        return xp.ravel_multi_index(tuple(self._idx), self._size)
+        """Each coordinate as one row-major position among the sparse dimensions."""
+        return _linear(self._idx, self._size[:self.sparse_dim()])
 
     def coalesce(self) -> SparseCooTensor:
         """The same tensor with coordinates sorted (row-major) and duplicates summed; differentiable."""
         if self._coalesced:
             return self
         xp = backend.array_module(self._idx)
+        sparse_size = self._size[:self.sparse_dim()]
         unique, inverse = xp.unique(self._linear(), return_inverse=True)
         summed = zeros_for(self._vals, len(unique)).index_add(0, Tensor._wrap(inverse.ravel()), self._vals)
-        idx = xp.stack(xp.unravel_index(unique, self._size)) if self._size else xp.zeros((0, len(unique)), np.int64)
+        idx = (xp.stack(xp.unravel_index(unique, sparse_size)) if sparse_size
+               else xp.zeros((0, len(unique)), np.int64))
         return SparseCooTensor(idx.astype(np.int64), summed, self._size, coalesced=True)
 
     def to_dense(self) -> Tensor:
-        """The dense tensor: zeros with each value added at its coordinate (duplicates sum); differentiable."""
-        flat = zeros_for(self._vals, math.prod(self._size))
+        """The dense tensor: zeros with each value (or dense block) added at its coordinate (duplicates sum);
+        differentiable."""
+        flat = zeros_for(self._vals, math.prod(self._size[:self.sparse_dim()]))
         flat = flat.index_add(0, Tensor._wrap(self._linear()), self._vals)
         return flat.reshape(self._size)
 
@@ -144,14 +154,21 @@ class SparseCooTensor:
 
     def t(self) -> SparseCooTensor:
         """The transpose of a 2-d sparse tensor (coordinates swapped; no longer sorted)."""
-        if self.ndim != 2:
-            raise ShapeError(f"t(): expected a 2-d sparse tensor, got {self.ndim}-d of size {self._size}")
+        if self.ndim != 2 or self.dense_dim():
+            raise ShapeError(f"t(): expected a 2-d sparse tensor with no dense dimensions, got size {self._size} with "
+                             f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions")
         return SparseCooTensor(self._idx[::-1].copy(), self._vals, self._size[::-1], coalesced=False)
 
     def transpose(self, dim0: int, dim1: int) -> SparseCooTensor:
-        order = list(range(self.ndim))
+        """Two sparse dimensions swapped (swapping a dense one is not supported)."""
+        sd = self.sparse_dim()
+        dim0, dim1 = dim0 % self.ndim, dim1 % self.ndim
+        if dim0 >= sd or dim1 >= sd:
+            raise ShapeError(f"transpose({dim0}, {dim1}): only sparse dimensions can be swapped; this tensor of size "
+                             f"{self._size} has {sd} sparse dimensions")
+        order = list(range(sd))
         order[dim0], order[dim1] = order[dim1], order[dim0]
-        size = tuple(self._size[i] for i in order)
+        size = tuple(self._size[i] for i in order) + self._size[sd:]
         return SparseCooTensor(self._idx[order].copy(), self._vals, size, coalesced=False)
 
     # -------------------------------------------------------------------------------------- arithmetic
@@ -185,10 +202,19 @@ class SparseCooTensor:
 
 
 def zeros_for(values: Tensor, n: int) -> Tensor:
-    """A zero vector of length ``n`` on ``values``' device and of its dtype (the base that index_add adds into)."""
+    """Zeros of shape (n, *values.shape[1:]) on ``values``' device and of its dtype (the base that index_add adds
+    into)."""
     from ..creation import zeros
 
-    return zeros(n, dtype=values.dtype, device=values.device)
+    return zeros(n, *values.shape[1:], dtype=values.dtype, device=values.device)
+
+
+def _linear(idx, sparse_size: tuple):
+    """Each coordinate (a column of ``idx``) as one row-major position in a tensor of ``sparse_size``."""
+    xp = backend.array_module(idx)
+    if not sparse_size:
+        return xp.zeros(idx.shape[1], dtype=np.int64)
+    return xp.ravel_multi_index(tuple(idx), sparse_size)
 
 
 def _as_index_array(indices, device):
@@ -208,8 +234,9 @@ def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None, requi
     """A sparse COO tensor with ``values[k]`` at coordinate ``indices[:, k]`` (``torch.sparse_coo_tensor``).
 
     Args:
-        indices: integer (ndim, nnz) coordinates. values: (nnz,) values (a Tensor keeps its graph).
-        size: the dense shape (default: one past the largest coordinate in each dimension).
+        indices: integer (sparse_dim, nnz) coordinates. values: (nnz,) values, or (nnz, *dense_dims) dense blocks
+        for a hybrid tensor (a Tensor keeps its graph). size: the dense shape, sparse sizes then ``dense_dims``
+        (default: one past the largest coordinate in each sparse dimension, then ``dense_dims``).
         dtype, device, requires_grad: as for :func:`deepgrad.tensor`. is_coalesced: promise that the coordinates
         are sorted and unique (checked).
 
@@ -227,28 +254,27 @@ def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None, requi
     if requires_grad:
         vals.requires_grad_(True)
     idx = _as_index_array(indices, vals.device)
-    if vals.ndim != 1:
-        raise ShapeError(f"sparse_coo_tensor: values must be 1-d (nnz,), got shape {tuple(vals.shape)} (hybrid "
-                         "sparse tensors with dense dimensions are not supported)")
-    nnz = idx.shape[1]
+    if vals.ndim < 1:
+        raise ShapeError("sparse_coo_tensor: values must be (nnz,) or (nnz, *dense_dims), got a 0-d tensor")
+    nnz, dense = idx.shape[1], tuple(vals.shape[1:])
     if vals.shape[0] != nnz:
         raise ShapeError(f"sparse_coo_tensor: indices name {nnz} coordinates but values has {vals.shape[0]} entries")
-    xp = backend.array_module(idx)
     if nnz and int(idx.min()) < 0:
         raise ValueError(f"sparse_coo_tensor: indices must be non-negative, found {int(idx.min())}")
     largest = [int(v) for v in backend.to_numpy(idx.max(axis=1))] if nnz else [-1] * idx.shape[0]
     if size is None:
-        size = tuple(m + 1 for m in largest) if nnz else tuple(0 for _ in largest)
+        size = (tuple(m + 1 for m in largest) if nnz else tuple(0 for _ in largest)) + dense
     size = tuple(int(s) for s in size)
-    if len(size) != idx.shape[0]:
-        raise ShapeError(f"sparse_coo_tensor: indices have {idx.shape[0]} rows (sparse dimensions) but size {size} "
-                         f"has {len(size)} dimensions")
+    if len(size) != idx.shape[0] + len(dense) or size[idx.shape[0]:] != dense:
+        raise ShapeError(f"sparse_coo_tensor: indices have {idx.shape[0]} rows (sparse dimensions) and values have "
+                         f"dense dimensions {dense}, so size must be {idx.shape[0]} sparse sizes followed by {dense}, "
+                         f"got {size}")
     for d, (m, s) in enumerate(zip(largest, size)):
         if m >= s:
             raise ValueError(f"sparse_coo_tensor: index {m} in dimension {d} is out of bounds for size {s}")
     coalesced = False
     if is_coalesced:
-        lin = xp.ravel_multi_index(tuple(idx), size) if size else xp.zeros(nnz, np.int64)
+        lin = _linear(idx, size[:idx.shape[0]])
         if nnz > 1 and not bool((lin[1:] > lin[:-1]).all()):
             raise ValueError("sparse_coo_tensor: is_coalesced=True but the coordinates are not sorted and unique")
         coalesced = True
@@ -256,12 +282,19 @@ def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None, requi
 
 
 def to_sparse(x: Tensor, sparse_dim: int | None = None) -> SparseCooTensor:
-    """The nonzero entries of a dense tensor as a coalesced sparse COO tensor (``Tensor.to_sparse``);
-    the values stay in the graph."""
-    if sparse_dim is not None and sparse_dim != x.ndim:
-        raise ValueError(f"to_sparse: only sparse_dim = x.ndim ({x.ndim}) is supported (no hybrid tensors), got "
-                         f"{sparse_dim}")
+    """The nonzero entries of a dense tensor as a coalesced sparse COO tensor (``Tensor.to_sparse``); with
+    ``sparse_dim`` < ``x.ndim`` a hybrid tensor holding each block ``x[i₁, ..., i_sparse_dim]`` that is not all
+    zero. The values stay in the graph."""
+    sd = x.ndim if sparse_dim is None else sparse_dim
+    if not isinstance(sd, int) or not 0 <= sd <= x.ndim or (x.ndim and sd == 0):
+        raise ValueError(f"to_sparse: sparse_dim must be an integer in [1, {x.ndim}], got {sparse_dim!r}")
     xp = backend.array_module(x._data)
-    idx = xp.stack(xp.nonzero(x._data)) if x.ndim else xp.zeros((0, int(x._data != 0)), np.int64)
-    vals = x[tuple(Tensor._wrap(i) for i in idx)] if x.ndim else x.reshape(1)[: idx.shape[1]]
+    if not x.ndim:
+        idx = xp.zeros((0, int(x._data != 0)), np.int64)
+        return SparseCooTensor(idx, x.reshape(1)[: idx.shape[1]], (), coalesced=True)
+    nonzero = x._data != 0
+    if sd < x.ndim:
+        nonzero = nonzero.any(axis=tuple(range(sd, x.ndim)))
+    idx = xp.stack(xp.nonzero(nonzero))
+    vals = x[tuple(Tensor._wrap(i) for i in idx)]
     return SparseCooTensor(idx.astype(np.int64), vals, tuple(x.shape), coalesced=True)
