@@ -12,6 +12,8 @@ from . import backend
 from .autograd import grad_mode
 from .promotion import check_inplace_cast
 
+_new = object.__new__  # a bare instance, its slots then set by Tensor._init
+
 
 class Tensor:
     """A multi-dimensional array with automatic differentiation.
@@ -33,17 +35,24 @@ class Tensor:
 
         self._init(zeros(*(data or (0,)), dtype=dtype, device=device)._data, requires_grad)
 
-    def _init(self, data, requires_grad: bool) -> None:
-        """Set every slot: the one place a Tensor is built around a backend array (``__init__`` and ``_wrap``)."""
+    def _init(self, data, requires_grad: bool = False) -> None:
+        """Set every slot: the one place a Tensor is built around a backend array (``__init__``, ``_wrap``,
+        ``Parameter`` and each op's output)."""
         if requires_grad and data.dtype.kind != "f":
             raise RuntimeError(f"tensor: only floating tensors can require gradients, got dtype {data.dtype}")
-        self._data, self.grad, self.grad_fn, self.requires_grad = data, None, None, requires_grad
-        self._version, self._retains_grad, self._hooks = 0, False, None
+        # one statement per slot: a tuple assignment of seven costs a quarter more, on the path of every op
+        self._data = data
+        self.grad = None
+        self.grad_fn = None
+        self.requires_grad = requires_grad
+        self._version = 0
+        self._retains_grad = False
+        self._hooks = None
 
-    @classmethod
-    def _wrap(cls, data, requires_grad: bool = False) -> Tensor:
+    @staticmethod
+    def _wrap(data, requires_grad: bool = False) -> Tensor:
         """A leaf around an existing backend array (no copy)."""
-        t = cls.__new__(cls)
+        t = _new(Tensor)
         t._init(data, requires_grad)
         return t
 
@@ -91,12 +100,13 @@ class Tensor:
     @property
     def T(self) -> Tensor:  # noqa: N802
         """All axes reversed."""
-        return self.permute(tuple(reversed(range(self.ndim)))) if self.ndim > 1 else self
+        n = self._data.ndim
+        return _ops.permute(self, tuple(range(n - 1, -1, -1))) if n > 1 else self
 
     @property
     def mT(self) -> Tensor:  # noqa: N802
         """The last two axes swapped (a batch of transposed matrices)."""
-        return self.transpose(-2, -1)
+        return _ops.transpose(self, -2, -1)
 
     def numel(self) -> int:
         return int(self._data.size)

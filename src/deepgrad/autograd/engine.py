@@ -178,22 +178,24 @@ def _backward_node(walk: _Walk, node, g) -> None:
         for t in walk.targets:
             if t.grad_fn is node:
                 walk.node_results[id(t)] = g
-    if node.saves_inputs or node.saves_output:
+    if node.saves_inputs or node._out_modified is not None:
         node._check_versions()
     if node.accumulates and not walk.create_graph and node.next_functions[0] is not None:
         walk.sparse_into(node, g)
         return
     in_grads = node.backward(g)
-    needs = node.needs_input_grad
+    needs, grads = node.needs_input_grad, walk.grads
     for i, fn in enumerate(node.next_functions):
         gi = in_grads[i]
         if gi is None or not needs[i]:
             continue
         t = node.inputs[i]
-        if gi.shape != t.shape:
+        if gi._data.shape != t._data.shape:
             gi = walk.sum_to(gi, t.shape)
         if fn is None:
             walk.to_leaf(t, gi)
+        elif fn not in grads:  # the first gradient to reach fn (to_node, inlined on the common path)
+            grads[fn] = gi
         else:
             walk.to_node(fn, gi)
 

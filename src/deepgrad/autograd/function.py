@@ -41,37 +41,41 @@ class Function:
     _out_modified = None  # (op, version) once an in-place op overwrote the saved output
 
     def __call__(self, *inputs):
+        n = len(inputs)
         try:
-            if len(inputs) == 1:
-                y = self.forward(inputs[0]._data)
-            elif len(inputs) == 2:
+            if n == 2:
                 y = self.forward(inputs[0]._data, inputs[1]._data)
+            elif n == 1:
+                y = self.forward(inputs[0]._data)
             else:
                 y = self.forward(*[t._data for t in inputs])
         except (ValueError, TypeError) as e:
             raise self._explain(e, inputs) from e
         if y.__class__ is not _ndarray and isinstance(y, _generic):
             y = _asarray(y)  # NumPy returns scalars for 0-d results; keep arrays throughout
-        out = Tensor.__new__(Tensor)
-        out._init(y, False)
-        if _state.enabled:
-            if len(inputs) == 2:
-                a, b = inputs
-                needs = [a.requires_grad, b.requires_grad]
-                fns = [a.grad_fn, b.grad_fn]
-            else:
-                needs = [t.requires_grad for t in inputs]
-                fns = [t.grad_fn for t in inputs]
-            if True in needs:
-                self.inputs = inputs
-                self.needs_input_grad = needs
-                self.next_functions = fns
-                if self.saves_inputs:
-                    self._versions = [inputs[i]._version for i in self.saves_inputs]
-                if self.saves_output:
-                    self._out = y
-                out.grad_fn = self
-                out.requires_grad = True
+        out = _new(Tensor)
+        out._init(y)
+        if not _state.enabled:
+            return out
+        if n == 2:
+            a, b = inputs
+            needs = (a.requires_grad, b.requires_grad)
+            if needs == (False, False):
+                return out
+            self.next_functions = (a.grad_fn, b.grad_fn)
+        else:
+            needs = tuple([t.requires_grad for t in inputs])
+            if True not in needs:
+                return out
+            self.next_functions = tuple([t.grad_fn for t in inputs])
+        self.inputs = inputs
+        self.needs_input_grad = needs
+        if self.saves_inputs:
+            self._versions = [inputs[i]._version for i in self.saves_inputs]
+        if self.saves_output:
+            self._out = y
+        out.grad_fn = self
+        out.requires_grad = True
         return out
 
     def _explain(self, e: Exception, inputs) -> Exception:
@@ -103,8 +107,9 @@ class Function:
 
     def output(self):
         """The output of this node as a Tensor wired to this node (for backward formulas that use ``y``)."""
-        t = Tensor._wrap(self._out, True)
-        t.grad_fn = self
+        t = _new(Tensor)
+        t._init(self._out)
+        t.grad_fn, t.requires_grad = self, True
         return t
 
     def _check_versions(self) -> None:
@@ -130,4 +135,4 @@ class Function:
         self._released = True
 
 
-from ..tensor import Tensor  # noqa: E402 - tensor.py imports this package first; Tensor is defined by now
+from ..tensor import Tensor, _new  # noqa: E402 - tensor.py imports this package first; Tensor is defined by now

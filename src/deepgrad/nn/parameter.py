@@ -27,8 +27,7 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter: expected a Tensor, got {type(data).__name__}; wrap it with deepgrad.tensor()")
         if requires_grad and data.dtype.kind != "f":
             raise RuntimeError(f"Parameter: only floating tensors can require gradients, got dtype {data.dtype}")
-        self._data, self.grad, self.grad_fn = data._data, None, None
-        self.requires_grad, self._version, self._retains_grad, self._hooks = requires_grad, 0, False, None
+        self._init(data._data, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -13,8 +13,10 @@ from .. import backend
 from ..autograd.function import Function
 from ..backend import array_module, device_of, to_device
 from ..promotion import float_result, result_type
-from ..tensor import Tensor
+from ..tensor import Tensor, _new
 from ._util import DeviceError, describe
+
+_host = (np.ndarray, np.generic)  # host arrays and weak scalars: operands that always share a device
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
@@ -39,7 +41,8 @@ def _check_devices(op: str, a, b) -> None:
 
 def _number(op: str, x, like: Tensor):
     """A Python number ``x`` meeting the tensor ``like``: both at their result type, ``x`` as a weak 0-d operand."""
-    if x.__class__ is float and like._data.dtype.kind == "f":  # the common case, decided without the table
+    kind = like._data.dtype.kind
+    if (x.__class__ is float and kind == "f") or (x.__class__ is int and kind in "fiu"):  # decided without the table
         return like, Tensor._wrap(like._data.dtype.type(x))
     if isinstance(x, (numbers.Real, np.bool_)):
         dt = result_type(like, x)
@@ -63,20 +66,43 @@ def _promote(op: str, a, b):
         if a._data.dtype is b._data.dtype:
             return a, b
         dt = result_type(a, b)
-        return (a if a._data.dtype is dt else a.to(dt)), (b if b._data.dtype is dt else b.to(dt))
+        return _at(a, dt), _at(b, dt)
     if isinstance(b, Tensor):
         b, a = _number(op, a, b)
         return a, b
     raise TypeError(f"{op}: expected at least one Tensor operand, got {type(a).__name__} and {type(b).__name__}")
 
 
+def _at(x: Tensor, dt) -> Tensor:
+    """``x`` for an op that computes in ``dt``: converted, unless it is a bool or integer tensor that the backend
+    itself promotes to ``dt`` (a ReLU mask times a float32 gradient): no copy is made of it then, and no gradient
+    is lost, since such a tensor never requires one."""
+    have = x._data.dtype
+    if have is dt or (have.kind in "biu" and np.promote_types(have, dt) is dt):
+        return x
+    return x.to(dt)
+
+
 def _binary(cls, op, a, b):
-    if b.__class__ is float and isinstance(a, Tensor):  # the common case, inlined: a float tensor and a number
-        dt = a._data.dtype
-        if dt.kind == "f":
-            w = Tensor.__new__(Tensor)
-            w._init(dt.type(b), False)
+    """``cls`` applied to ``a`` and ``b`` at their result type. The common cases are decided here without the
+    table (a float tensor with a Python float, either way round; two NumPy tensors of one dtype): they are most of
+    the ops of a training step."""
+    if b.__class__ is float:
+        if isinstance(a, Tensor) and a._data.dtype.kind == "f":
+            w = _new(Tensor)
+            w._init(a._data.dtype.type(b))
             return cls()(a, w)
+    elif a.__class__ is float:
+        if isinstance(b, Tensor) and b._data.dtype.kind == "f":
+            w = _new(Tensor)
+            w._init(b._data.dtype.type(a))
+            return cls()(w, b)
+    elif isinstance(a, Tensor) and isinstance(b, Tensor):
+        da, db = a._data, b._data
+        if isinstance(da, _host) and isinstance(db, _host):
+            ta, tb = da.dtype, db.dtype  # one dtype, or a float with a bool mask: the result is the float's dtype
+            if ta is tb or (tb.kind == "b" and ta.kind == "f") or (ta.kind == "b" and tb.kind == "f"):
+                return cls()(a, b)
     a, b = _promote(op, a, b)
     return cls()(a, b)
 
@@ -194,7 +220,7 @@ def mul(a, b):
 def div(a, b):
     """a / b elementwise (true division: integer or bool operands give the default float dtype)."""
     a, b = _promote("div", a, b)
-    if a._data.dtype.kind != "f":
+    if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
         dt = float_result(a._data.dtype)
         a, b = a.to(dt), b.to(dt)
     return Div()(a, b)
@@ -376,7 +402,7 @@ class ReLUFn(Function):
         return array_module(x).maximum(x, 0)
 
     def backward(self, g):
-        return (g * (self.output() > 0),)
+        return (g * Tensor._wrap(self._out > 0),)
 
 
 def _erf_array(x):

@@ -63,22 +63,24 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul: expected two Tensors, got {describe(a)} and {describe(b)}")
     _check_devices("matmul", a, b)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: both operands need at least 1 dimension, got shapes {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}; use * to scale by a scalar")
-    ka = a.shape[-1]
-    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    sa, sb = a._data.shape, b._data.shape
+    if not sa or not sb:
+        raise ShapeError(f"matmul: both operands need at least 1 dimension, got shapes {tuple(sa)} and "
+                         f"{tuple(sb)}; use * to scale by a scalar")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
-        raise ShapeError(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: inner dimensions differ ({ka} vs {kb})")
-    if a.ndim > 2 and b.ndim > 2:
+        raise ShapeError(f"matmul: {tuple(sa)} @ {tuple(sb)}: inner dimensions differ ({ka} vs {kb})")
+    if len(sa) > 2 and len(sb) > 2:
         try:
             import numpy as np
 
-            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            np.broadcast_shapes(sa[:-2], sb[:-2])
         except ValueError:
-            raise ShapeError(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions {tuple(a.shape[:-2])} "
-                             f"and {tuple(b.shape[:-2])} do not broadcast") from None
-    require_same_dtype("matmul", input=a, other=b)
+            raise ShapeError(f"matmul: {tuple(sa)} @ {tuple(sb)}: batch dimensions {tuple(sa[:-2])} "
+                             f"and {tuple(sb[:-2])} do not broadcast") from None
+    if a._data.dtype is not b._data.dtype:
+        require_same_dtype("matmul", input=a, other=b)
     return MatMul()(a, b)
 
 

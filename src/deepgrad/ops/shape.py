@@ -145,20 +145,22 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
 def permute(x: Tensor, *dims) -> Tensor:
     """Reorder the axes: output axis i is input axis dims[i]."""
     dims = _shape_arg(dims)
-    if len(dims) != x.ndim:
-        raise ShapeError(f"permute: got {len(dims)} dims {dims} for a tensor with {x.ndim} dimensions {tuple(x.shape)}")
-    axes = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
-    if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"permute: dims {dims} are not a permutation of 0..{x.ndim - 1}")
+    n = x._data.ndim
+    if len(dims) != n:
+        raise ShapeError(f"permute: got {len(dims)} dims {dims} for a tensor with {n} dimensions {tuple(x.shape)}")
+    axes = tuple([normalize_dim(d, n, "permute") for d in dims])
+    if sorted(axes) != list(range(n)):
+        raise ValueError(f"permute: dims {dims} are not a permutation of 0..{n - 1}")
     return Permute(axes)(x)
 
 
 def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
     """Swap two axes."""
-    if x.ndim < 2:
+    n = x._data.ndim
+    if n < 2:
         return x
-    a, b = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
-    axes = list(range(x.ndim))
+    a, b = normalize_dim(dim0, n, "transpose"), normalize_dim(dim1, n, "transpose")
+    axes = list(range(n))
     axes[a], axes[b] = axes[b], axes[a]
     return Permute(tuple(axes))(x)
 
