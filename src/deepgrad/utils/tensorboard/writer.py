@@ -1,4 +1,5 @@
-"""``SummaryWriter``: scalars, histograms, images and text as TensorBoard events, on the ``tensorboard`` package.
+"""``SummaryWriter``: scalars, histograms, images, figures, text, the model's graph and hyper-parameter trials as
+TensorBoard events, on the ``tensorboard`` package.
 
 TensorBoard reads protocol-buffer ``Event`` records from ``events.out.tfevents.*`` files in a log directory; the
 package's ``EventFileWriter`` writes them (queued, flushed every ``flush_secs``). This module turns deepgrad
@@ -103,6 +104,42 @@ def _image(img: np.ndarray, dataformats: str) -> Summary.Image:
     return Summary.Image(height=h, width=w, colorspace=c, encoded_image_string=buf.getvalue())
 
 
+def _hparams(hparams: dict, metrics: dict, domains: dict) -> list[Summary]:
+    """The hparams plugin's three records for one trial: experiment (the columns), session start (this trial's
+    values) and session end."""
+    from google.protobuf import struct_pb2
+    from tensorboard.plugins.hparams.api_pb2 import DataType, Experiment, HParamInfo, MetricInfo, MetricName, Status
+    from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData, SessionEndInfo, SessionStartInfo
+
+    start, infos = SessionStartInfo(), []
+    for k, v in hparams.items():
+        if v is None:
+            continue
+        if isinstance(v, Tensor | np.ndarray):
+            v = _scalar(v, "add_hparams")
+        # bool is tested after the numbers, as PyTorch does: True is stored as the number 1
+        if isinstance(v, int | float):
+            kind, field, dtype = "number_value", float(v), "DATA_TYPE_FLOAT64"
+        elif isinstance(v, str):
+            kind, field, dtype = "string_value", v, "DATA_TYPE_STRING"
+        else:
+            raise ValueError(f"SummaryWriter.add_hparams: hyper-parameter {k!r} must be an int, float, str, bool or "
+                             f"one-element Tensor, got {type(v).__name__}")
+        setattr(start.hparams[k], kind, field)
+        domain = None
+        if k in domains:
+            domain = struct_pb2.ListValue(values=[struct_pb2.Value(**{kind: float(d) if kind == "number_value"
+                                                                        else d}) for d in domains[k]])
+        infos.append(HParamInfo(name=k, type=DataType.Value(dtype), domain_discrete=domain))
+    experiment = Experiment(hparam_infos=infos, metric_infos=[MetricInfo(name=MetricName(tag=k)) for k in metrics])
+    records = [("_hparams_/experiment", HParamsPluginData(experiment=experiment, version=0)),
+               ("_hparams_/session_start_info", HParamsPluginData(session_start_info=start, version=0)),
+               ("_hparams_/session_end_info", HParamsPluginData(
+                   session_end_info=SessionEndInfo(status=Status.Value("STATUS_SUCCESS")), version=0))]
+    return [Summary(value=[Summary.Value(tag=tag, metadata=SummaryMetadata(plugin_data=SummaryMetadata.PluginData(
+        plugin_name="hparams", content=data.SerializeToString())))]) for tag, data in records]
+
+
 class SummaryWriter:
     """Writes TensorBoard events to ``log_dir`` (default ``runs/<Mon><DD>_<HH-MM-SS>_<host><comment>``).
 
@@ -176,6 +213,89 @@ class SummaryWriter:
         """One image, floats in [0, 1] or uint8, laid out as ``dataformats`` ('CHW', 'HWC' or 'HW'), stored PNG."""
         image = _image(_array(img_tensor, "add_image"), dataformats)
         self._emit(Summary(value=[Summary.Value(tag=tag, image=image)]), global_step, walltime)
+
+    def add_images(self, tag: str, img_tensor, global_step: int | None = None, walltime: float | None = None,
+                   dataformats: str = "NCHW") -> None:
+        """A batch of images (``dataformats`` 'NCHW', 'NHWC', 'NHW'), tiled as PyTorch tiles them: up to 8 per row,
+        no padding, one PNG."""
+        batch = _array(img_tensor, "add_images")
+        fmt = dataformats.upper()
+        if fmt not in ("NCHW", "NHWC", "NHW") or batch.ndim != len(fmt):
+            raise ValueError(f"SummaryWriter.add_images: dataformats {dataformats!r} does not describe a batch of "
+                             f"shape {batch.shape} (use 'NCHW', 'NHWC' or 'NHW')")
+        if fmt == "NHW":
+            batch = batch[:, None]
+        elif fmt == "NHWC":
+            batch = batch.transpose(0, 3, 1, 2)
+        n, c, h, w = batch.shape
+        if n == 0:
+            raise ValueError("SummaryWriter.add_images: the batch is empty")
+        if c == 1:
+            batch = np.repeat(batch, 3, axis=1)  # grey images tiled as RGB, as PyTorch does
+        cols = min(n, 8)
+        rows = -(-n // cols)
+        grid = np.zeros((batch.shape[1], rows * h, cols * w), dtype=batch.dtype)
+        for k in range(n):
+            r, q = divmod(k, cols)
+            grid[:, r * h:(r + 1) * h, q * w:(q + 1) * w] = batch[k]
+        image = _image(grid, "CHW")
+        self._emit(Summary(value=[Summary.Value(tag=tag, image=image)]), global_step, walltime)
+
+    def add_figure(self, tag: str, figure, global_step: int | None = None, close: bool = True,
+                   walltime: float | None = None) -> None:
+        """A matplotlib figure (or a list of them, tiled as :meth:`add_images`) rendered to an RGBA image;
+        ``close`` closes the figure afterwards."""
+        figures = list(figure) if isinstance(figure, (list, tuple)) else [figure]
+        images = []
+        for fig in figures:
+            fig.canvas.draw()
+            images.append(np.asarray(fig.canvas.buffer_rgba()).copy())
+            if close:
+                import matplotlib.pyplot as plt
+
+                plt.close(fig)
+        if isinstance(figure, (list, tuple)):
+            self.add_images(tag, np.stack(images), global_step, walltime, dataformats="NHWC")
+        else:
+            self.add_image(tag, images[0], global_step, walltime, dataformats="HWC")
+
+    def add_graph(self, model, input_to_model=None, verbose: bool = False, use_strict_trace: bool = True) -> None:
+        """The model's graph in TensorBoard's Graphs tab: ``model(*input_to_model)`` runs once with autograd
+        recording, and every recorded op becomes a node in the scope of the module that ran it, with its output
+        shape; parameters and inputs are leaf nodes (see :mod:`deepgrad.utils.tensorboard.graph`). ``verbose``
+        prints the nodes; ``use_strict_trace`` is accepted for PyTorch's signature (there is no JIT tracer to be
+        strict)."""
+        from .graph import trace_graph
+
+        if input_to_model is None:
+            raise ValueError("SummaryWriter.add_graph: deepgrad builds the graph by running the model, so "
+                             "input_to_model (a Tensor or a tuple of Tensors) is required")
+        inputs = input_to_model if isinstance(input_to_model, (list, tuple)) else (input_to_model,)
+        graph = trace_graph(model, tuple(inputs))
+        if verbose:
+            for node in graph.node:
+                print(node.name, node.op, list(node.input))
+        if self._closed:
+            raise RuntimeError(f"SummaryWriter({self.log_dir!r}) is closed; make a new one to write more")
+        self._writer.add_event(Event(graph_def=graph.SerializeToString(), wall_time=time.time()))
+
+    def add_hparams(self, hparam_dict: dict, metric_dict: dict, hparam_domain_discrete: dict | None = None,
+                    run_name: str | None = None, global_step: int | None = None) -> None:
+        """One trial for TensorBoard's HParams tab: its hyper-parameters (numbers, strings, bools, one-element
+        Tensors) and final metrics, written as PyTorch writes them, to the run ``<log_dir>/<run_name>`` (default
+        the current time): the hparams plugin's experiment, session-start and session-end records, then each metric
+        as a scalar."""
+        if type(hparam_dict) is not dict or type(metric_dict) is not dict:
+            raise TypeError("SummaryWriter.add_hparams: hparam_dict and metric_dict must be dicts, got "
+                            f"{type(hparam_dict).__name__} and {type(metric_dict).__name__}")
+        summaries = _hparams(hparam_dict, metric_dict, hparam_domain_discrete or {})
+        run = os.path.join(self.log_dir, run_name or str(time.time()))
+        with SummaryWriter(run, max_queue=self._max_queue, flush_secs=self._flush_secs,
+                           filename_suffix=self._suffix) as w:
+            for summary in summaries:
+                w._emit(summary, global_step, None)
+            for k, v in metric_dict.items():
+                w.add_scalar(k, v, global_step)
 
     def add_text(self, tag: str, text_string: str, global_step: int | None = None,
                  walltime: float | None = None) -> None:
