@@ -191,13 +191,14 @@ def _si(n: int) -> str:
     return str(n)
 
 
-def _tensors(out) -> list:
+def tensors_in(out) -> list:
+    """The Tensors in a module's arguments or output: a Tensor, or nested tuples, lists and dicts of them."""
     if isinstance(out, Tensor):
         return [out]
     if isinstance(out, (tuple, list)):
-        return [t for o in out for t in _tensors(o)]
+        return [t for o in out for t in tensors_in(o)]
     if isinstance(out, dict):
-        return [t for o in out.values() for t in _tensors(o)]
+        return [t for o in out.values() for t in tensors_in(o)]
     return []
 
 
@@ -340,7 +341,7 @@ def summary(model: Module, input_shape=None, batch_size: int = 1, device=None, d
 
     def hook(name):
         def fn(m, args, out):
-            ins, outs = _tensors(args), _tensors(out)
+            ins, outs = tensors_in(args), tensors_in(out)
             xin = ins[0] if ins else None
             y = outs[0] if outs else None
             own = [p for p in m.parameters(recurse=False) if id(p) not in counted]

@@ -15,21 +15,12 @@ from tensorboard.compat.proto.versions_pb2 import VersionDef
 
 from ...autograd import grad_mode
 from ...tensor import Tensor
+from ...tools.summary import tensors_in
 
 
 def _shape_attr(shape) -> dict:
     dims = [TensorShapeProto.Dim(size=int(s)) for s in shape]
     return {"_output_shapes": AttrValue(list=AttrValue.ListValue(shape=[TensorShapeProto(dim=dims)]))}
-
-
-def _tensors(out) -> list[Tensor]:
-    if isinstance(out, Tensor):
-        return [out]
-    if isinstance(out, (list, tuple)):
-        return [t for o in out for t in _tensors(o)]
-    if isinstance(out, dict):
-        return [t for o in out.values() for t in _tensors(o)]
-    return []
 
 
 def trace_graph(model, inputs: tuple) -> GraphDef:
@@ -50,11 +41,11 @@ def trace_graph(model, inputs: tuple) -> GraphDef:
     entered: dict = {}
 
     def pre(module, args):
-        entered[module] = {t.grad_fn for t in _tensors(args) if t.grad_fn is not None}
+        entered[module] = {t.grad_fn for t in tensors_in(args) if t.grad_fn is not None}
 
     def post(module, args, out):
         # the nodes between this module's inputs and its outputs ran inside it (unless a submodule claimed them)
-        stop, stack, seen = entered.pop(module, set()), [t.grad_fn for t in _tensors(out) if t.grad_fn], set()
+        stop, stack, seen = entered.pop(module, set()), [t.grad_fn for t in tensors_in(out) if t.grad_fn], set()
         while stack:
             fn = stack.pop()
             if fn is None or fn in seen or fn in stop:
@@ -68,7 +59,7 @@ def trace_graph(model, inputs: tuple) -> GraphDef:
         handles += [m.register_forward_pre_hook(pre), m.register_forward_hook(post)]
     try:
         with grad_mode.enable_grad():
-            outputs = _tensors(model(*leaves))
+            outputs = tensors_in(model(*leaves))
     finally:
         for h in handles:
             h.remove()
