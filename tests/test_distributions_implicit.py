@@ -121,3 +121,40 @@ def test_erfinv_without_scipy_matches_torch():
     assert ours[-3] == -math.inf and ours[-2] == math.inf and math.isnan(ours[-1])
     np.testing.assert_allclose(dg.erfinv(dg.tensor(y[:-4])).numpy(), theirs[:-4], rtol=1e-12, atol=1e-15)
     assert dg.tensor([0.5]).erfinv().dtype == np.float32
+
+
+def test_dirichlet_matches_torch():
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0.3, 4.0, (2, 4))
+    b = rng.uniform(0.3, 4.0, (2, 4))
+    x = rng.dirichlet(np.ones(4), 2)
+    ours, theirs = D.Dirichlet(dg.tensor(a)), torch.distributions.Dirichlet(torch.tensor(a))
+    assert ours.batch_shape == (2,) and ours.event_shape == (4,) and D.Dirichlet.has_rsample
+    for name in ("mean", "variance", "mode"):
+        np.testing.assert_allclose(getattr(ours, name).numpy(), getattr(theirs, name).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.log_prob(dg.tensor(x)).numpy(), theirs.log_prob(torch.tensor(x)).numpy(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(ours.entropy().numpy(), theirs.entropy().numpy(), rtol=1e-12)
+    kl = D.kl_divergence(ours, D.Dirichlet(dg.tensor(b))).numpy()
+    np.testing.assert_allclose(kl, torch.distributions.kl_divergence(
+        theirs, torch.distributions.Dirichlet(torch.tensor(b))).numpy(), rtol=1e-12)
+    low = np.array([[0.2, 0.7, 0.5]])
+    # every α < 1: the corner of the largest α (torch's argmax runs over 0/0 = nan and takes the first corner)
+    np.testing.assert_array_equal(D.Dirichlet(dg.tensor(low)).mode.numpy(), [[0.0, 1.0, 0.0]])
+    assert D.Dirichlet(dg.tensor(a)).expand((3, 2)).sample().shape == (3, 2, 4)
+    with pytest.raises(ValueError, match="Dirichlet: parameter concentration"):
+        D.Dirichlet(dg.tensor([1.0, -1.0]))
+
+
+def test_dirichlet_rsample_gradient_in_expectation():
+    dg.manual_seed(2)
+    a = dg.tensor([0.5, 2.0, 3.5], dtype=dg.float64, requires_grad=True)
+    n = 40000
+    x = D.Dirichlet(a).rsample((n,))
+    np.testing.assert_allclose(x.detach().numpy().sum(-1), 1.0, rtol=1e-12)
+    x[:, 0].sum().backward()
+    an = a.detach().numpy()
+    total = an.sum()
+    # E[x₀] = α₀/Σα: ∂/∂α₀ = (Σα − α₀)/(Σα)², ∂/∂αⱼ = −α₀/(Σα)² for j ≠ 0
+    want = np.array([(total - an[0]) / total ** 2, -an[0] / total ** 2, -an[0] / total ** 2])
+    np.testing.assert_allclose(a.grad.numpy() / n, want, rtol=0.06)

@@ -108,6 +108,12 @@ case("Gamma.rsample", seeded(lambda r: D.Gamma(dg.tensor([0.5, 2.0, 7.0], dtype=
 case("kl[Gamma,Gamma]", lambda a, b, c, d: D.kl_divergence(D.Gamma(a, b), D.Gamma(c, d)), [S((3,), P)] * 4)
 
 
+
+case("Dirichlet.log_prob", lambda a, u: D.Dirichlet(a).log_prob(dg.softmax(u, -1)), [S((2, 4), P), (3, 2, 4)],
+     lambda a, u: ((a - 1) * lsm(u)).sum(-1) + lgamma(a.sum(-1)) - lgamma(a).sum(-1))
+case("Dirichlet.entropy", lambda a: D.Dirichlet(a).entropy(), [S((2, 3), P)])
+case("kl[Dirichlet,Dirichlet]", lambda a, b: D.kl_divergence(D.Dirichlet(a), D.Dirichlet(b)), [S((2, 3), P)] * 2)
+
 # MultivariateNormal
 def spd(m):
     return m @ m.mT + dg.eye(m.shape[-1], dtype=m.dtype, device=m.device)

@@ -17,6 +17,7 @@ from . import constraints
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .categorical import Categorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .gamma import Gamma
 from .independent import Independent
@@ -26,5 +27,5 @@ from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
 
-__all__ = ["Distribution", "Bernoulli", "Beta", "Categorical", "Gamma", "Independent", "MultivariateNormal",
+__all__ = ["Distribution", "Bernoulli", "Beta", "Categorical", "Dirichlet", "Gamma", "Independent", "MultivariateNormal",
            "Normal", "OneHotCategorical", "Uniform", "kl_divergence", "register_kl", "constraints"]

@@ -9,6 +9,7 @@ from ..tensor import Tensor
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .categorical import Categorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .gamma import Gamma
 from .independent import Independent
@@ -150,6 +151,15 @@ def _kl_gamma_gamma(p: Gamma, q: Gamma) -> Tensor:
     ap, bp, aq, bq = p.concentration, p.rate, q.concentration, q.rate
     return (aq * ops.log(bp / bq) + ops.lgamma(aq) - ops.lgamma(ap) + (ap - aq) * ops.digamma(ap)
             + (bq - bp) * ap / bp)
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
+    """log Γ(α₀) − log Γ(β₀) − Σ (log Γ(αₖ) − log Γ(βₖ)) + Σ (αₖ − βₖ)(ψ(αₖ) − ψ(α₀))."""
+    a, b = p.concentration, q.concentration
+    a0 = a.sum(-1)
+    return (ops.lgamma(a0) - ops.lgamma(b.sum(-1)) - (ops.lgamma(a) - ops.lgamma(b)).sum(-1)
+            + ((a - b) * (ops.digamma(a) - ops.digamma(a0).unsqueeze(-1))).sum(-1))
 
 
 __all__ = ["kl_divergence", "register_kl"]

@@ -78,8 +78,11 @@ def _sparse_sparse_mm(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor
     starts = xp.cumsum(counts) - counts
     a_rows, a_cols = a._idx[0], a._idx[1]
     per_a = counts[a_cols]  # how many entries of B each entry of A meets
-    a_pos = xp.repeat(xp.arange(a_cols.shape[0]), per_a)
-    first = xp.cumsum(per_a) - per_a
+    ends = xp.cumsum(per_a)
+    first = ends - per_a
+    # pair p belongs to the entry of A whose run [first, end) holds it (a search, not repeat: CuPy's repeat takes
+    # no array of counts)
+    a_pos = xp.searchsorted(ends, xp.arange(int(ends[-1]) if ends.shape[0] else 0), side="right")
     b_pos = starts[a_cols][a_pos] + xp.arange(a_pos.shape[0]) - first[a_pos]
     values = a._vals[Tensor._wrap(a_pos)] * b._vals[Tensor._wrap(order[b_pos])]
     idx = xp.stack([a_rows[a_pos], b_cols[b_pos]]).astype("int64")
