@@ -18,7 +18,7 @@ import deepgrad as dg
 @dataclass
 class Spec:
     """How to sample one input: ``kind`` is 'float', 'positive', 'unit' (in (-0.9, 0.9)), 'prob' (in (0.1, 0.9)),
-    'int' or 'bool'."""
+    'int', 'sign' (integers −1 and +1, both present) or 'bool'."""
 
     shape: tuple
     kind: str = "float"
@@ -61,6 +61,8 @@ def sample(spec: Spec, rng: np.random.Generator) -> np.ndarray:
     shape = tuple(spec.shape)
     if spec.kind == "int":
         a = rng.integers(spec.low, spec.high, size=shape).astype(np.int64)
+    elif spec.kind == "sign":
+        a = rng.permutation(np.resize(np.array([1, -1], np.int64), int(np.prod(shape)))).reshape(shape)
     elif spec.kind == "bool":
         a = rng.random(shape) < 0.5
     elif spec.kind == "positive":
@@ -92,13 +94,13 @@ def make_inputs(c: Case, dtype=np.float64, device="cpu", seed=0):
     for s in c.inputs:
         a = sample(s, rng)
         arrays.append(a)
-        if s.kind not in ("int", "bool"):
+        if s.kind not in ("int", "sign", "bool"):
             a = a.astype(dtype)
         if s.noncontig and device == "cpu":
             t = dg.from_numpy(_strided(a))
         else:
             t = dg.tensor(a, device=device)
-        if s.kind not in ("int", "bool"):
+        if s.kind not in ("int", "sign", "bool"):
             t.requires_grad = s.grad and c.grad
         tensors.append(t)
     return arrays, tensors

@@ -39,6 +39,110 @@ def standardise(x, axes, eps):
     return (x - m) / np.sqrt(v + eps)
 
 
+def layer_norm(x, p, name, eps=1e-5):
+    return standardise(x, -1, eps) * p[name + ".weight"] + p[name + ".bias"]
+
+
+def _bilinear_corners_ref(x, out_h, out_w):
+    """Bilinear resize with align_corners=True, one axis at a time: output i samples input position
+    i (n_in - 1) / (n_out - 1) between its two neighbours."""
+    for axis, n_out in ((-2, out_h), (-1, out_w)):
+        n_in = x.shape[axis]
+        pos = np.arange(n_out) * (n_in - 1) / (n_out - 1)
+        lo = np.minimum(np.floor(pos).astype(int), n_in - 2)
+        w = pos - lo
+        a, b = np.take(x, lo, axis), np.take(x, lo + 1, axis)
+        shape = [1] * x.ndim
+        shape[axis] = n_out
+        x = a * (1 - w.reshape(shape)) + b * w.reshape(shape)
+    return x
+
+
+# ------------------------------------------------------------------ recurrent cells (PyTorch's gate order)
+def _affine(p, sfx, x, h):
+    return x @ p["weight_ih" + sfx].T + p["bias_ih" + sfx], h @ p["weight_hh" + sfx].T + p["bias_hh" + sfx]
+
+
+def _gru_step(p, sfx, x, h):
+    """r, z, n = the three row blocks; n = tanh(W_in x + b_in + r (W_hn h + b_hn)); h' = (1 - z) n + z h."""
+    gi, gh = _affine(p, sfx, x, h)
+    (ir, iz, i_n), (hr, hz, hn) = np.split(gi, 3, -1), np.split(gh, 3, -1)
+    r, z = sig(ir + hr), sig(iz + hz)
+    return (1 - z) * np.tanh(i_n + r * hn) + z * h
+
+
+def _lstm_step(p, sfx, x, h, c):
+    """i, f, g, o = the four row blocks; c' = f c + i g; h' = o tanh(c')."""
+    i, f, g, o = np.split(sum(_affine(p, sfx, x, h)), 4, -1)
+    c = sig(f) * c + sig(i) * np.tanh(g)
+    return sig(o) * np.tanh(c), c
+
+
+def _seq_ref(mode, p, x):
+    """One layer over a (T, N, input) sequence from zero states: (outputs (T, N, H), h_n (1, N, H)[, c_n])."""
+    hidden = p["weight_hh_l0"].shape[1]
+    h = c = np.zeros((x.shape[1], hidden))
+    outs = []
+    for xt in x:
+        if mode == "RNN":
+            h = np.tanh(sum(_affine(p, "_l0", xt, h)))
+        elif mode == "GRU":
+            h = _gru_step(p, "_l0", xt, h)
+        else:
+            h, c = _lstm_step(p, "_l0", xt, h, c)
+        outs.append(h)
+    return (np.stack(outs), h[None]) + ((c[None],) if mode == "LSTM" else ())
+
+
+# ------------------------------------------------------------------------ attention and Transformer layers
+def _mha_ref(p, pre, q, k, v, heads=2):
+    """Scaled dot-product attention per head on (L, N, E) inputs: (output (L, N, E), weights averaged over
+    the heads (N, L, S))."""
+    e = q.shape[-1]
+    wq, wk, wv = np.split(p[pre + "in_proj_weight"], 3)
+    bq, bk, bv = np.split(p[pre + "in_proj_bias"], 3)
+
+    def split(a):  # (L, N, E) -> (N, heads, L, E / heads)
+        return a.reshape(a.shape[0], a.shape[1], heads, e // heads).transpose(1, 2, 0, 3)
+
+    qh, kh, vh = split(q @ wq.T + bq), split(k @ wk.T + bk), split(v @ wv.T + bv)
+    att = softmax(qh @ kh.transpose(0, 1, 3, 2) / np.sqrt(e // heads), -1)
+    out = (att @ vh).transpose(2, 0, 1, 3).reshape(q.shape)
+    return out @ p[pre + "out_proj.weight"].T + p[pre + "out_proj.bias"], att.mean(1)
+
+
+def _feed_forward(p, pre, x):
+    h = np.maximum(x @ p[pre + "linear1.weight"].T + p[pre + "linear1.bias"], 0)
+    return h @ p[pre + "linear2.weight"].T + p[pre + "linear2.bias"]
+
+
+def _encoder_layer_ref(p, pre, x):
+    """Post-norm (PyTorch's default): x = LN1(x + SA(x)); x = LN2(x + FF(x))."""
+    x = layer_norm(x + _mha_ref(p, pre + "self_attn.", x, x, x)[0], p, pre + "norm1")
+    return layer_norm(x + _feed_forward(p, pre, x), p, pre + "norm2")
+
+
+def _decoder_layer_ref(p, pre, x, memory):
+    """x = LN1(x + SA(x)); x = LN2(x + MHA(x, memory)); x = LN3(x + FF(x)) (no mask unless one is given)."""
+    x = layer_norm(x + _mha_ref(p, pre + "self_attn.", x, x, x)[0], p, pre + "norm1")
+    x = layer_norm(x + _mha_ref(p, pre + "multihead_attn.", x, memory, memory)[0], p, pre + "norm2")
+    return layer_norm(x + _feed_forward(p, pre, x), p, pre + "norm3")
+
+
+def _transformer_ref(p, src, tgt):
+    """nn.Transformer: the encoder's and the decoder's stacks each end with a LayerNorm."""
+    memory = layer_norm(_encoder_layer_ref(p, "encoder.layers.0.", src), p, "encoder.norm")
+    return layer_norm(_decoder_layer_ref(p, "decoder.layers.0.", tgt, memory), p, "decoder.norm")
+
+
+# ---------------------------------------------------------------------------------------------- losses
+def _margins(x, t):
+    """max(0, 1 − x_{t_i} + x_j) for every j ≠ t_i (0 at j = t_i), shape (N, C)."""
+    m = np.maximum(0, 1 - x[np.arange(len(t)), t][:, None] + x)
+    m[np.arange(len(t)), t] = 0
+    return m
+
+
 # ------------------------------------------------------------------------------------------ activations
 ACTIVATIONS = {
     "ReLU": (nn.ReLU, lambda a: np.maximum(a, 0)),
@@ -69,7 +173,8 @@ layer("PReLU", lambda: nn.PReLU(3), [(2, 3, 4)], lambda p, a: np.where(a > 0, a,
 layer("Linear", lambda: nn.Linear(3, 2), [(4, 3)], lambda p, x: x @ p["weight"].T + p["bias"])
 layer("Bilinear", lambda: nn.Bilinear(2, 3, 4), [(5, 2), (5, 3)],
       lambda p, a, b: np.einsum("ni,kij,nj->nk", a, p["weight"], b) + p["bias"])
-layer("Maxout", lambda: nn.Maxout(5, 3, k=2), [(4, 5)], None)
+layer("Maxout", lambda: nn.Maxout(5, 3, k=2), [(4, 5)],
+      lambda p, x: (x @ p["weight"].T + p["bias"]).reshape(4, 3, 2).max(-1))  # row j·k + i: piece i of unit j
 layer("Embedding", lambda: nn.Embedding(6, 3), [S((2, 4), kind="int", high=6)], lambda p, i: p["weight"][i])
 layer("Flatten", nn.Flatten, [(2, 3, 2)], lambda p, x: x.reshape(2, -1))
 layer("Unflatten", lambda: nn.Unflatten(1, (2, 3)), [(4, 6)], lambda p, x: x.reshape(4, 2, 3))
@@ -126,7 +231,8 @@ for n in (1, 2, 3):
 layer("Upsample", lambda: nn.Upsample(scale_factor=2), [(1, 2, 3, 2)], lambda p, x: _nearest_ref(x, 6, 4))
 layer("UpsamplingNearest2d", lambda: nn.UpsamplingNearest2d(size=(5, 3)), [(1, 2, 3, 2)],
       lambda p, x: _nearest_ref(x, 5, 3))
-layer("UpsamplingBilinear2d", lambda: nn.UpsamplingBilinear2d(scale_factor=2), [(1, 2, 3, 2)], None)
+layer("UpsamplingBilinear2d", lambda: nn.UpsamplingBilinear2d(scale_factor=2), [(1, 2, 3, 2)],
+      lambda p, x: _bilinear_corners_ref(x, 6, 4))
 
 # -------------------------------------------------------------------------------------- normalisation
 for n, shape in ((1, (4, 3)), (2, (3, 2, 2, 2)), (3, (2, 2, 2, 2, 2))):
@@ -147,10 +253,11 @@ for name, shape in (("Dropout", (4, 6)), ("Dropout1d", (2, 6, 5)), ("Dropout2d",
 # ------------------------------------------------------------------------------------------------ recurrent
 layer("RNNCell", lambda: nn.RNNCell(3, 4), [(2, 3), (2, 4)],
       lambda p, x, h: np.tanh(x @ p["weight_ih"].T + p["bias_ih"] + h @ p["weight_hh"].T + p["bias_hh"]))
-layer("GRUCell", lambda: nn.GRUCell(3, 2), [(2, 3), (2, 2)], None)
-layer("LSTMCell", lambda: nn.LSTMCell(3, 2), [(2, 3)], None)
+layer("GRUCell", lambda: nn.GRUCell(3, 2), [(2, 3), (2, 2)], lambda p, x, h: _gru_step(p, "", x, h))
+layer("LSTMCell", lambda: nn.LSTMCell(3, 2), [(2, 3)],
+      lambda p, x: _lstm_step(p, "", x, np.zeros((2, 2)), np.zeros((2, 2))))  # (h, c), h0 = c0 = 0
 for name in ("RNN", "GRU", "LSTM"):
-    layer(name, lambda name=name: getattr(nn, name)(3, 2), [(4, 2, 3)], None)
+    layer(name, lambda name=name: getattr(nn, name)(3, 2), [(4, 2, 3)], lambda p, x, name=name: _seq_ref(name, p, x))
 
 # ------------------------------------------------------------------------------------------------ losses
 layer("MSELoss", nn.MSELoss, [(6,), (6,)], lambda p, a, b: ((a - b) ** 2).mean())
@@ -169,10 +276,13 @@ layer("CrossEntropyLoss", nn.CrossEntropyLoss, [(4, 3), S((4,), kind="int", high
 layer("NLLLoss", nn.NLLLoss, [(4, 3), S((4,), kind="int", high=3)], lambda p, x, t: -x[np.arange(4), t].mean())
 layer("KLDivLoss", lambda: nn.KLDivLoss(reduction="sum"), [(6,), S((6,), kind="positive")],
       lambda p, x, t: (t * (np.log(t) - x)).sum())
-layer("MultiMarginLoss", nn.MultiMarginLoss, [(4, 3), S((4,), kind="int", high=3)], None)
-layer("MulticlassHingeLoss", nn.MulticlassHingeLoss, [(4, 3), S((4,), kind="int", high=3)], None)
-layer("HingeEmbeddingLoss", nn.HingeEmbeddingLoss, [(6,), S((6,), kind="int", high=2)], None)
-layer("HingeLoss", nn.HingeLoss, [(6,), S((6,), kind="int", high=2)], None)
+layer("MultiMarginLoss", nn.MultiMarginLoss, [(4, 3), S((4,), kind="int", high=3)],
+      lambda p, x, t: _margins(x, t).sum(1).mean() / 3)  # PyTorch divides each sample's sum by C
+layer("MulticlassHingeLoss", nn.MulticlassHingeLoss, [(4, 3), S((4,), kind="int", high=3)],
+      lambda p, x, t: _margins(x, t).sum(1).mean())  # the lectures' SVM loss: not divided by C
+layer("HingeEmbeddingLoss", nn.HingeEmbeddingLoss, [(6,), S((6,), kind="sign")],
+      lambda p, x, y: np.where(y == 1, x, np.maximum(0, 1 - x)).mean())
+layer("HingeLoss", nn.HingeLoss, [(6,), S((6,), kind="sign")], lambda p, s, y: np.maximum(0, 1 - y * s).mean())
 
 # ----------------------------------------------------------------------------------------- error inputs
 X = dg.arange(6.0).reshape(2, 3)
@@ -210,16 +320,20 @@ error("tensor", lambda: dg.tensor([[1, 2], [3]]), TypeError, r"tensor: .* ragged
 error("mean", lambda: dg.tensor([1, 2]).mean(), TypeError, r"mean: expected a floating tensor")
 error("narrow", lambda: X.narrow(3, 0, 1), IndexError, r"narrow: dim 3 is out of range")
 
-# --------------------------------------------------------------------------------- attention (no reference yet)
+# ------------------------------------------------------------------------------------------------ attention
 ENC = dict(d_model=4, nhead=2, dim_feedforward=4, dropout=0.0)
-layer("MultiheadAttention", lambda: nn.MultiheadAttention(4, 2), [(3, 2, 4), (3, 2, 4), (3, 2, 4)], None)
-layer("TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(**ENC), [(3, 2, 4)], None)
-layer("TransformerDecoderLayer", lambda: nn.TransformerDecoderLayer(**ENC), [(3, 2, 4), (2, 2, 4)], None)
-layer("TransformerEncoder", lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(**ENC), 1), [(3, 2, 4)], None)
+layer("MultiheadAttention", lambda: nn.MultiheadAttention(4, 2), [(3, 2, 4), (3, 2, 4), (3, 2, 4)],
+      lambda p, q, k, v: _mha_ref(p, "", q, k, v))
+layer("TransformerEncoderLayer", lambda: nn.TransformerEncoderLayer(**ENC), [(3, 2, 4)],
+      lambda p, x: _encoder_layer_ref(p, "", x))
+layer("TransformerDecoderLayer", lambda: nn.TransformerDecoderLayer(**ENC), [(3, 2, 4), (2, 2, 4)],
+      lambda p, t, m: _decoder_layer_ref(p, "", t, m))
+layer("TransformerEncoder", lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(**ENC), 1), [(3, 2, 4)],
+      lambda p, x: _encoder_layer_ref(p, "layers.0.", x))  # no final norm unless one is given
 layer("TransformerDecoder", lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(**ENC), 1),
-      [(3, 2, 4), (2, 2, 4)], None)
+      [(3, 2, 4), (2, 2, 4)], lambda p, t, m: _decoder_layer_ref(p, "layers.0.", t, m))
 layer("Transformer", lambda: nn.Transformer(num_encoder_layers=1, num_decoder_layers=1, **ENC),
-      [(3, 2, 4), (2, 2, 4)], None)
+      [(3, 2, 4), (2, 2, 4)], lambda p, src, tgt: _transformer_ref(p, src, tgt))
 
 # --------------------------------------------------------------------------------- porting layers (compat)
 def _pixel_shuffle_ref(x, r):
