@@ -122,3 +122,54 @@ def test_inplace_keeps_the_destination_dtype_and_refuses_a_lower_category():
         i += 0.5
     i += 1
     assert i.tolist() == [2, 3]
+
+
+# Integer overflow: PyTorch 2.14's results (two's complement modulo 2^bits; a Python int is taken modulo 2^bits
+# first for arithmetic and comparisons), written out so the test needs no PyTorch.
+U8 = [1, 200]
+WRAPS = [
+    ("uint8 + 10", lambda u: u + 10, [11, 210]),
+    ("uint8 + 60", lambda u: u + 60, [61, 4]),
+    ("uint8 * 2", lambda u: u * 2, [2, 144]),
+    ("uint8 - 20", lambda u: u - 20, [237, 180]),
+    ("uint8 + uint8", lambda u: u + u, [2, 144]),
+    ("uint8 * uint8", lambda u: u * u, [1, 64]),
+    ("uint8 + 300", lambda u: u + 300, [45, 244]),
+    ("uint8 - 300", lambda u: u - 300, [213, 156]),
+    ("uint8 + -1", lambda u: u + (-1), [0, 199]),
+    ("uint8 * 257", lambda u: u * 257, [1, 200]),
+    ("uint8 + 2**63", lambda u: u + 2 ** 63, [1, 200]),
+    ("maximum(uint8, 300)", lambda u: dg.maximum(u, 300), [44, 200]),
+    ("uint8 == 257", lambda u: u == 257, [True, False]),
+    ("uint8 < 300", lambda u: u < 300, [True, False]),
+    ("uint8 / 300", lambda u: u / 300, [1 / 300, 200 / 300]),
+    ("uint8 += 300", lambda u: u.add_(300), [45, 244]),
+]
+
+
+@pytest.mark.parametrize("name,f,want", WRAPS, ids=[w[0] for w in WRAPS])
+def test_integer_arithmetic_wraps_as_pytorch(name, f, want):
+    u = dg.tensor(U8, dtype=dg.uint8)
+    got = f(u)
+    assert got.dtype == (dg.float32 if "/" in name else dg.bool_ if isinstance(want[0], bool) else dg.uint8)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+
+
+def test_signed_integers_wrap_as_pytorch():
+    assert (dg.tensor([127], dtype=dg.int8) + 1).tolist() == [-128]
+    assert (dg.tensor([1], dtype=dg.int8) + 200).tolist() == [-55]
+    assert (dg.tensor([1], dtype=dg.int8) - 200).tolist() == [57]
+    assert (dg.tensor([2 ** 31 - 1], dtype=dg.int32) + 1).tolist() == [-(2 ** 31)]
+    assert (dg.tensor([1]) + 2 ** 63).tolist() == [-(2 ** 63) + 1]
+
+
+@pytest.mark.parametrize("op,call", [
+    ("where", lambda u: dg.where(dg.tensor([True, False]), u, 300)),
+    ("masked_fill", lambda u: u.masked_fill(u > 0, 300)),
+    ("fill_", lambda u: u.fill_(300)),
+    ("pow", lambda u: u ** 300),
+    ("add", lambda u: u + 2 ** 64),
+])
+def test_a_number_that_does_not_fit_is_refused_where_pytorch_refuses_it(op, call):
+    with pytest.raises(dg.DTypeError, match=rf"{op}: the number \d+ does not fit in a tensor of dtype uint8 \(0..255\)"):
+        call(dg.tensor(U8, dtype=dg.uint8))

@@ -13,6 +13,11 @@ Every op that combines operands asks this module; none decides a result dtype on
   (:func:`float_result`) for integer or bool operands: ``int / int`` is float32.
 * **In-place ops** keep the destination's dtype; the promoted result must cast to it by :func:`can_cast`
   (no float into an integer tensor, no integer into a bool tensor).
+* **Integer overflow** follows PyTorch's integer semantics, which are two's-complement arithmetic modulo 2^bits:
+  ``uint8(250) + 10`` is 4 and ``int8(127) + 1`` is -128, for two tensors as for a tensor and a Python int (the
+  int is first taken modulo 2^bits, as PyTorch does: ``uint8 + 300`` adds 44). That is arithmetic and the
+  comparisons; where PyTorch refuses a number that does not fit the tensor's dtype (``where``, ``masked_fill``,
+  ``fill_``, ``pow``, ``clamp``), :func:`scalar_for` refuses it too, in a sentence.
 * **matmul, linear and convolutions** do not promote: their operands must share one dtype
   (:func:`require_same_dtype`), since a silent cast would hide a float64 weight in a float32 model.
 
@@ -28,7 +33,7 @@ import numpy as np
 from . import backend
 
 __all__ = ["DTypeError", "promote_types", "result_type", "float_result", "can_cast", "check_inplace_cast",
-           "require_same_dtype"]
+           "require_same_dtype", "scalar_for"]
 
 
 class DTypeError(TypeError, RuntimeError):
@@ -111,6 +116,34 @@ def result_type(*operands) -> np.dtype:
             tier, dt = (0 if data.ndim else 1), data.dtype
         tiers[tier] = dt if tiers[tier] is None else promote_types(tiers[tier], dt)
     return _combine(tiers[0], _combine(tiers[1], tiers[2]))
+
+
+# ops whose Python-int operand PyTorch wraps modulo 2^bits into an integer tensor's dtype (the others refuse it)
+_WRAPPING_OPS = frozenset({"add", "sub", "mul", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"})
+
+
+def scalar_for(op: str, x, dtype: np.dtype):
+    """The Python number ``x`` as a scalar of ``dtype`` for ``op``, by PyTorch's rules for an int that does not fit
+    an integer dtype: arithmetic and comparisons take it modulo 2^bits (``uint8 + 300`` adds 44), every other op
+    refuses it; an int beyond the 64-bit range is always refused.
+
+    Example:
+        >>> import numpy as np
+        >>> from deepgrad.promotion import scalar_for
+        >>> int(scalar_for("add", 300, np.dtype("uint8"))), int(scalar_for("add", -1, np.dtype("uint8")))
+        (44, 255)
+    """
+    if dtype.kind not in "iu" or isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
+        return dtype.type(x)
+    info = np.iinfo(dtype)
+    if info.min <= x <= info.max:
+        return dtype.type(x)
+    if op not in _WRAPPING_OPS or not -2 ** 63 <= x < 2 ** 64:
+        raise DTypeError(f"{op}: the number {x} does not fit in a tensor of dtype {dtype} ({info.min}..{info.max}); "
+                         f"convert the tensor first (e.g. .long()), or pass a value in that range")
+    bits = 8 * dtype.itemsize
+    x = int(x) % (1 << bits)  # two's complement: the low bits, as PyTorch's cast keeps them
+    return dtype.type(x - (1 << bits) if dtype.kind == "i" and x > info.max else x)
 
 
 def float_result(dtype) -> np.dtype:

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import backend
 from .autograd import grad_mode
-from .promotion import check_inplace_cast
+from .promotion import check_inplace_cast, scalar_for
 
 _new = object.__new__  # a bare instance, its slots then set by Tensor._init
 
@@ -853,6 +853,8 @@ class Tensor:
         return self._inplace("zero_", _replaced, 0)
 
     def fill_(self, value) -> Tensor:
+        if isinstance(value, int) and self._data.dtype.kind in "iu":
+            scalar_for("fill_", value, self._data.dtype)  # PyTorch refuses a number the dtype cannot hold
         return self._inplace("fill_", _replaced, value, any_dtype=True)
 
     def copy_(self, src) -> Tensor:

@@ -12,7 +12,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..backend import array_module, device_of, to_device
-from ..promotion import float_result, result_type
+from ..promotion import float_result, result_type, scalar_for
 from ..tensor import Tensor, _new
 from ._util import DeviceError, describe
 
@@ -42,13 +42,15 @@ def _check_devices(op: str, a, b) -> None:
 def _number(op: str, x, like: Tensor):
     """A Python number ``x`` meeting the tensor ``like``: both at their result type, ``x`` as a weak 0-d operand."""
     kind = like._data.dtype.kind
-    if (x.__class__ is float and kind == "f") or (x.__class__ is int and kind in "fiu"):  # decided without the table
+    if x.__class__ is float and kind == "f":  # the common cases, decided without the table
         return like, Tensor._wrap(like._data.dtype.type(x))
+    if x.__class__ is int and kind in "fiu":
+        return like, Tensor._wrap(scalar_for(op, x, like._data.dtype))
     if isinstance(x, (numbers.Real, np.bool_)):
         dt = result_type(like, x)
         if like._data.dtype is not dt:
             like = like.to(dt)
-        return like, Tensor._wrap(dt.type(x))
+        return like, Tensor._wrap(scalar_for(op, x, dt))
     if isinstance(x, (np.ndarray, list, tuple)) or backend.is_device_array(x):
         from ..tensor import tensor
 
@@ -219,6 +221,11 @@ def mul(a, b):
 
 def div(a, b):
     """a / b elementwise (true division: integer or bool operands give the default float dtype)."""
+    if isinstance(a, Tensor) != isinstance(b, Tensor):  # a number meets an integer tensor: divide in floats
+        t = a if isinstance(a, Tensor) else b
+        if t._data.dtype.kind != "f" and isinstance(b if t is a else a, numbers.Real):
+            t = t.to(backend.get_default_dtype())
+            a, b = (t, b) if isinstance(a, Tensor) else (a, t)
     a, b = _promote("div", a, b)
     if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
         dt = float_result(a._data.dtype)
@@ -231,6 +238,7 @@ def pow(a, b):  # noqa: A001 - PyTorch's name
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
         if isinstance(b, (int, float)) and not isinstance(b, bool):
             dt = result_type(a, b)
+            scalar_for("pow", b, dt)  # an integer tensor refuses an exponent its dtype cannot hold, as PyTorch's
             return PowScalar(b)(a if a._data.dtype is dt else a.to(dt))
     return _binary(Pow, "pow", a, b)
 

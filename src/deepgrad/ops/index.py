@@ -6,6 +6,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..backend import array_module
+from ..promotion import scalar_for
 from ..tensor import Tensor
 from ._util import ShapeError, check_index_range, normalize_dim
 
@@ -342,4 +343,6 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
         np.broadcast_shapes(m.shape, tuple(x.shape))
     except ValueError:
         raise ShapeError(f"masked_fill: mask of shape {m.shape} does not broadcast to the input's {tuple(x.shape)}") from None
-    return where(Tensor._wrap(m), value, x) if isinstance(value, Tensor) else where(Tensor._wrap(m), x.new_full((), value), x)
+    if not isinstance(value, Tensor):
+        value = x.new_full((), scalar_for("masked_fill", value, x.dtype) if isinstance(value, int) else value)
+    return where(Tensor._wrap(m), value, x)
