@@ -130,51 +130,81 @@ def _standard_gamma_grad_array(x_in, a_in):
     for Q = 1 − P (x ≥ α + 1), each differentiated term by term in α; the prefactor x^α e^(−x)/Γ(·) cancels
     against p, so nothing overflows."""
     xp = array_module(x_in)
-    x, a = xp.broadcast_arrays(x_in.astype("float64"), a_in.astype("float64"))
+    x, a = (v.ravel() for v in xp.broadcast_arrays(x_in.astype("float64"), a_in.astype("float64")))
+    out = xp.empty_like(x)
     series = x < a + 1.0
-    log_x = xp.log(x)
     with _quiet(xp):
-        # series: P = x^α e^(−x)/Γ(α+1) · S, S = Σ tₙ, t₀ = 1, tₙ = tₙ₋₁ x/(α+n); dtₙ/dα = (dtₙ₋₁ x − tₙ)/(α+n)
-        xs, as_ = xp.where(series, x, 0.0), xp.where(series, a, 1.0)
-        t, dt = xp.ones_like(xs), xp.zeros_like(xs)
-        s, ds = t.copy(), dt.copy()
-        n = 0
-        while n < _MAX_TERMS:
-            n += 1
-            ratio = xs / (as_ + n)
-            dt = dt * ratio - t * ratio / (as_ + n)
-            t = t * ratio
-            s, ds = s + t, ds + dt
-            if not bool(xp.any(t > 1e-17 * s)):
-                break
-        from_series = -(xs / as_) * (s * (xp.where(series, log_x, 0.0) - _polygamma_array(0, as_ + 1.0)) + ds)
-        # continued fraction: Q = x^α e^(−x)/Γ(α) / h, h = b₀ + a₁/(b₁ + a₂/(b₂ + ...)), bₙ = x + 2n + 1 − α,
-        # aₙ = n(α − n); Wallis' recurrences Aₙ = bₙAₙ₋₁ + aₙAₙ₋₂ (the same for B) carried with their α-derivatives
-        xc, ac = xp.where(series, 2.0, x), xp.where(series, 0.5, a)
-        a_prev, a_cur = xp.ones_like(xc), xc + 1.0 - ac
-        b_prev, b_cur = xp.zeros_like(xc), xp.ones_like(xc)
-        da_prev, da_cur = xp.zeros_like(xc), -xp.ones_like(xc)
-        db_prev, db_cur = xp.zeros_like(xc), xp.zeros_like(xc)
-        h = a_cur
-        n = 0
-        while n < _MAX_TERMS:
-            n += 1
-            bn, an = xc + 2 * n + 1.0 - ac, n * (ac - n)
-            a_new = bn * a_cur + an * a_prev
-            b_new = bn * b_cur + an * b_prev
-            da_new = -a_cur + bn * da_cur + n * a_prev + an * da_prev
-            db_new = -b_cur + bn * db_cur + n * b_prev + an * db_prev
-            scale = 1.0 / b_new  # a common factor leaves A/B and its derivative unchanged; it keeps them finite
-            a_prev, a_cur, b_prev, b_cur = a_cur * scale, a_new * scale, b_cur * scale, xp.ones_like(b_new)
-            da_prev, da_cur, db_prev, db_cur = da_cur * scale, da_new * scale, db_cur * scale, db_new * scale
-            h_new = a_cur
-            done = not bool(xp.any(xp.abs(h_new - h) > 1e-15 * xp.abs(h_new)))
-            h = h_new
-            if done:
-                break
-        dh = da_cur - h * db_cur  # (A'B − AB')/B² with B = 1 after scaling
-        from_fraction = xc * ((xp.log(xc) - _polygamma_array(0, ac)) / h - dh / (h * h))
-    return xp.where(series, from_series, from_fraction)
+        i = xp.flatnonzero(series)
+        if i.shape[0]:
+            xs, as_ = x[i], a[i]
+            s, ds = _iterate(xp, _series_step, _series_start(xp, xs, as_), xs, as_)
+            out[i] = -(xs / as_) * (s * (xp.log(xs) - _polygamma_array(0, as_ + 1.0)) + ds)
+        i = xp.flatnonzero(~series)
+        if i.shape[0]:
+            xc, ac = x[i], a[i]
+            h, dh = _iterate(xp, _fraction_step, _fraction_start(xp, xc, ac), xc, ac)
+            out[i] = xc * ((xp.log(xc) - _polygamma_array(0, ac)) / h - dh / (h * h))
+    return out.reshape(xp.broadcast_shapes(x_in.shape, a_in.shape))
+
+
+# The series P = x^α e^(−x)/Γ(α+1) · S, S = Σ tₙ, t₀ = 1, tₙ = tₙ₋₁ x/(α+n), carried with dtₙ/dα = (dtₙ₋₁ − tₙ₋₁/(α+n))
+# x/(α+n). State: (S, dS/dα, t, dt); an element has converged once tₙ < 1e-17 S and |dtₙ| < 1e-17 (|dS/dα| + S).
+def _series_start(xp, x, a):
+    return [xp.ones_like(x), xp.zeros_like(x), xp.ones_like(x), xp.zeros_like(x)]
+
+
+def _series_step(xp, n, state, x, a):
+    s, ds, t, dt = state
+    ratio = x / (a + n)
+    dt = (dt - t / (a + n)) * ratio
+    t = t * ratio
+    s, ds = s + t, ds + dt
+    return [s, ds, t, dt], (t > 1e-17 * s) | (xp.abs(dt) > 1e-17 * (xp.abs(ds) + s))
+
+
+# Legendre's fraction Q = x^α e^(−x)/Γ(α) / h, h = b₀ + a₁/(b₁ + a₂/(b₂ + ...)), bₙ = x + 2n + 1 − α, aₙ = n(α − n),
+# by Wallis' recurrences Aₙ = bₙAₙ₋₁ + aₙAₙ₋₂ (the same for B) carried with their α-derivatives. After each step all
+# are divided by Bₙ (a common factor leaves A/B and its derivative unchanged and keeps them finite), so Bₙ = 1 and
+# h = Aₙ, dh/dα = A'ₙ − h B'ₙ. State: (h, dh/dα, Aₙ₋₁, Bₙ₋₁, A'ₙ, A'ₙ₋₁, B'ₙ, B'ₙ₋₁); an element has converged once
+# h changes by less than 1e-15 |h| and dh/dα by less than 1e-15 (|dh/dα| + |h|) (dh/dα may pass through 0).
+def _fraction_start(xp, x, a):
+    zero = xp.zeros_like(x)
+    return [x + 1.0 - a, -xp.ones_like(x), xp.ones_like(x), zero, -xp.ones_like(x), zero, zero, zero]
+
+
+def _fraction_step(xp, n, state, x, a):
+    h, dh, a_prev, b_prev, da_cur, da_prev, db_cur, db_prev = state
+    bn, an = x + 2 * n + 1.0 - a, n * (a - n)
+    a_new, b_new = bn * h + an * a_prev, bn + an * b_prev
+    da_new = -h + bn * da_cur + n * a_prev + an * da_prev
+    db_new = -1.0 + bn * db_cur + n * b_prev + an * db_prev
+    scale = 1.0 / b_new
+    h_new = a_new * scale
+    da_new, db_new = da_new * scale, db_new * scale
+    dh_new = da_new - h_new * db_new
+    state = [h_new, dh_new, h * scale, scale, da_new, da_cur * scale, db_new, db_cur * scale]
+    return state, (xp.abs(h_new - h) > 1e-15 * xp.abs(h_new)) | (xp.abs(dh_new - dh) > 1e-15 * (xp.abs(dh_new) + xp.abs(h_new)))
+
+
+def _iterate(xp, step, state, x, a):
+    """Run ``step`` until every element has converged; returns the first two state arrays. Converged elements
+    are set aside whenever they make up a quarter of those still running (extra steps do not move them)."""
+    done = [xp.empty_like(x) for _ in range(2)]
+    where = xp.arange(x.shape[0])
+    for n in range(1, _MAX_TERMS + 1):
+        state, running = step(xp, n, state, x, a)
+        alive = int(running.sum())
+        if alive > 0.75 * running.shape[0] and n < _MAX_TERMS:
+            continue  # too few finished to be worth the copies
+        last = not alive or n == _MAX_TERMS
+        finished = xp.ones_like(running) if last else ~running
+        for d, v in zip(done, state):
+            d[where[finished]] = v[finished]
+        if last:
+            break
+        where, x, a = where[running], x[running], a[running]
+        state = [v[running] for v in state]
+    return done
 
 
 class StandardGammaGrad(Function):
