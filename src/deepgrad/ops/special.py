@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
@@ -144,7 +146,7 @@ def _standard_gamma_grad_array(x_in, a_in):
             xc, ac = x[i], a[i]
             h, dh = _iterate(xp, _fraction_step, _fraction_start(xp, xc, ac), xc, ac)
             out[i] = xc * ((xp.log(xc) - _polygamma_array(0, ac)) / h - dh / (h * h))
-    return out.reshape(xp.broadcast_shapes(x_in.shape, a_in.shape))
+    return out.reshape(np.broadcast_shapes(x_in.shape, a_in.shape))  # shapes only: NumPy's helper serves CuPy too
 
 
 # The series P = x^α e^(−x)/Γ(α+1) · S, S = Σ tₙ, t₀ = 1, tₙ = tₙ₋₁ x/(α+n), carried with dtₙ/dα = (dtₙ₋₁ − tₙ₋₁/(α+n))
