@@ -333,6 +333,28 @@ def test_in_place_on_a_view_of_a_graph_tensor_is_refused_with_the_remedy():
     v.clone().add_(1.0)
 
 
+@pytest.mark.parametrize("name,change", [
+    ("GetItem", lambda y: y[:, 0].mul_(3)),
+    ("Reshape", lambda y: y.view(-1).add_(1)),
+    ("Permute", lambda y: y.T.relu_()),
+    ("GetItem", lambda y: y[0].__setitem__(0, 5.0)),
+])
+def test_in_place_on_a_view_names_the_op_and_the_remedy_in_one_sentence(name, change):
+    y = leaf(2, 3) * 2
+    with pytest.raises(RuntimeError) as info:
+        change(y)
+    message = str(info.value)
+    assert message.count(". ") == 0 and f"view made by {name}" in message and ".clone()" in message, message
+
+
+def test_in_place_on_a_reshape_that_copied_is_recorded():
+    x = leaf(2, 3)
+    v = (x * 2).T.reshape(-1)  # a transposed tensor reshapes by copying: no base shares the change
+    v.mul_(3)
+    v.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6.0)
+
+
 def test_in_place_cannot_broadcast_its_target():
     a = dg.zeros(3)
     with pytest.raises(dg.ShapeError, match=r"add_: the result has shape \(2, 3\)"):

@@ -744,10 +744,12 @@ class Tensor:
         if node is None and self.requires_grad:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                "is recorded; wrap the update in `with deepgrad.no_grad():`")
-        if node is not None and node.is_view:
-            raise RuntimeError(f"{op}: this tensor is a view made by {node.name} of another tensor in the graph; "
-                               "changing it in place would change that tensor behind the graph's back. Call "
-                               ".clone() first, or use the out-of-place form")
+        if node is not None and node.is_view and _shares_memory(self, node.inputs):
+            # PyTorch would rebase the view's base (CopySlices); deepgrad does not track bases, so it refuses
+            raise RuntimeError(f"{op}: this tensor is a view made by {node.name} of another tensor in the recorded "
+                               f"graph, and deepgrad does not change a view's base in place inside a graph as "
+                               f"PyTorch does; call .clone() on the view first (v = v.clone()), or use the "
+                               "out-of-place form")
         before = Tensor._wrap(self._data, self.requires_grad)  # the tensor as it was, for the new node's input
         before.grad_fn = node
         res = compute(before, *args)
@@ -957,6 +959,13 @@ def _any_requires_grad(args) -> bool:
         if isinstance(a, Tensor) and a.requires_grad:
             return True
     return False
+
+
+def _shares_memory(t: Tensor, inputs) -> bool:
+    """Whether ``t``'s buffer overlaps its view node's input (a reshape that had to copy does not)."""
+    if not inputs or not isinstance(inputs[0], Tensor):
+        return True
+    return bool(backend.array_module(t._data).may_share_memory(t._data, inputs[0]._data))
 
 
 def _replaced(t: Tensor, value) -> Tensor:
