@@ -734,34 +734,47 @@ class Tensor:
     # An in-place op computes its result out of place with the ordinary op and writes it into this tensor's
     # buffer, bumping the version counter. Outside a recorded graph that is all. Inside one, the tensor's node
     # is rebased: the op is recorded with the tensor's previous state as its input, so the gradient flows through
-    # it as in PyTorch. A value saved for backward that the write overwrites makes that backward raise, naming
-    # the op that saved it. Leaves that require grad refuse in-place changes while the graph is recorded.
+    # it as in PyTorch. On a view of a graph tensor (basic indexing, view/reshape, permute), the write lands in
+    # the view's base, so the base is rebased too, as PyTorch's CopySlices does: its new node sends the gradient
+    # outside the view to the base as it was and the view's part through the op; the view is then taken afresh
+    # from the new base. A value saved for backward that the write overwrites makes that backward raise, naming
+    # the op that saved it. Leaves that require grad (and their views) refuse in-place changes while the graph
+    # is recorded.
     def _inplace(self, op: str, compute, *args, any_dtype: bool = False) -> Tensor:
         """``self`` updated to ``compute(self, *args)`` (a Tensor of the same shape), recorded when in a graph."""
         if not grad_mode.state.enabled or not (self.requires_grad or _any_requires_grad(args)):
             return self._write(op, compute(self, *args), any_dtype)
         node = self.grad_fn
-        if node is None and self.requires_grad:
-            raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
-                               "is recorded; wrap the update in `with deepgrad.no_grad():`")
-        if node is not None and node.is_view and _shares_memory(self, node.inputs):
-            # PyTorch would rebase the view's base (CopySlices); deepgrad does not track bases, so it refuses
-            raise RuntimeError(f"{op}: this tensor is a view made by {node.name} of another tensor in the recorded "
-                               f"graph, and deepgrad does not change a view's base in place inside a graph as "
-                               f"PyTorch does; call .clone() on the view first (v = v.clone()), or use the "
-                               "out-of-place form")
+        base, views = _view_chain(op, self) if node is not None and node.is_view else (None, ())
+        if (node is None and self.requires_grad) or (base is not None and base.grad_fn is None and base.requires_grad):
+            through = " (here through a view of it)" if base is not None else ""
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad{through} "
+                               "cannot be changed in place while the graph is recorded; wrap the update in "
+                               "`with deepgrad.no_grad():`")
         before = Tensor._wrap(self._data, self.requires_grad)  # the tensor as it was, for the new node's input
         before.grad_fn = node
         res = compute(before, *args)
         fn = res.grad_fn
         if fn is not None and 0 in fn.saves_inputs and fn.inputs[0] is before:
             before._data = self._data.copy()  # the new node reads the old values: keep them from the write
-        if node is not None and node.saves_output and node._out is self._data:
-            node._out_modified = (op, self._version + 1)
+        for owner in (self, base):
+            saved = owner.grad_fn if owner is not None else None
+            if saved is not None and saved.saves_output and saved._out is owner._data:
+                saved._out_modified = (op, owner._version + 1)
+        if base is not None:
+            base_before = Tensor._wrap(base._data, base.requires_grad)
+            base_before.grad_fn = base.grad_fn
         self._write(op, res, any_dtype)
         if self._data.dtype != res.dtype:
             res = res.to(self._data.dtype)
-        self.grad_fn, self.requires_grad = res.grad_fn, res.requires_grad
+        if base is None:
+            self.grad_fn, self.requires_grad = res.grad_fn, res.requires_grad
+            return self
+        base._version += 1
+        rebased = _ops.shape.CopySlices(views)(base_before, res)
+        base.grad_fn, base.requires_grad = rebased.grad_fn, True
+        self.grad_fn = _ops.shape.replay_views(views, base).grad_fn
+        self.requires_grad = True
         return self
 
     def _write(self, op: str, res: Tensor, any_dtype: bool) -> Tensor:
@@ -961,11 +974,29 @@ def _any_requires_grad(args) -> bool:
     return False
 
 
-def _shares_memory(t: Tensor, inputs) -> bool:
-    """Whether ``t``'s buffer overlaps its view node's input (a reshape that had to copy does not)."""
-    if not inputs or not isinstance(inputs[0], Tensor):
-        return True
-    return bool(backend.array_module(t._data).may_share_memory(t._data, inputs[0]._data))
+def _view_chain(op: str, t: Tensor):
+    """``(base, views)`` when ``t`` is a view sharing memory with a tensor of the graph: the first tensor up the
+    chain of view nodes that is not itself such a view, and those nodes from it down to ``t``; else
+    ``(None, ())`` (a reshape that had to copy is no view)."""
+    xp = backend.array_module(t._data)
+    views, src = [], t
+    while src.grad_fn is not None and src.grad_fn.is_view:
+        fn = src.grad_fn
+        if getattr(fn, "_released", False):
+            raise RuntimeError(f"{op}: this tensor is a view made by {fn.name} whose graph was freed by a backward "
+                               "pass, so its base cannot be rebased; call .clone() on the view first, or pass "
+                               "retain_graph=True to that backward()")
+        if not xp.may_share_memory(t._data, fn.inputs[0]._data):
+            break
+        views.append(fn)
+        src = fn.inputs[0]
+    if not views:
+        return None, ()
+    if not getattr(t._data, "flags", None) or not t._data.flags.writeable:
+        raise RuntimeError(f"{op}: this tensor is made by {views[0].name} and several of its elements share one "
+                           "memory location (or it is read-only), so it cannot be changed in place; call .clone() "
+                           "first")
+    return src, tuple(reversed(views))
 
 
 def _replaced(t: Tensor, value) -> Tensor:

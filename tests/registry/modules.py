@@ -319,8 +319,10 @@ error("where", lambda: dg.where(X, X, X), TypeError, r"where: condition must be 
 error("tensor", lambda: dg.tensor([[1, 2], [3]]), TypeError, r"tensor: .* ragged")
 error("mean", lambda: dg.tensor([1, 2]).mean(), TypeError, r"mean: expected a floating tensor")
 error("narrow", lambda: X.narrow(3, 0, 1), IndexError, r"narrow: dim 3 is out of range")
-error("mul_", lambda: (dg.ones(2, 3, requires_grad=True) * 2)[:, 0].mul_(3), RuntimeError,
-      r"mul_: this tensor is a view made by GetItem .* call \.clone\(\) on the view first")
+error("mul_", lambda: (dg.ones(2, 3, requires_grad=True) * 2)[0].expand(2, 3).mul_(3), RuntimeError,
+      r"mul_: this tensor is made by Expand and several of its elements share one memory location")
+error("mul_", lambda: dg.ones(2, 3, requires_grad=True)[0].mul_(3), RuntimeError,
+      r"mul_: a leaf tensor that requires grad \(here through a view of it\) cannot be changed in place")
 
 # ------------------------------------------------------------------------------------------------ attention
 ENC = dict(d_model=4, nhead=2, dim_feedforward=4, dropout=0.0)

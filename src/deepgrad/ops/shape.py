@@ -25,6 +25,9 @@ class Reshape(Function):
         self.in_shape = x.shape
         return x.reshape(self.shape)
 
+    def replay(self, t: Tensor) -> Tensor:
+        return Reshape(self.shape)(t)
+
     def backward(self, g):
         return (g.reshape(self.in_shape),)
 
@@ -37,6 +40,9 @@ class Permute(Function):
 
     def forward(self, x):
         return x.transpose(self.axes)
+
+    def replay(self, t: Tensor) -> Tensor:
+        return Permute(self.axes)(t)
 
     def backward(self, g):
         inv = [0] * len(self.axes)
@@ -57,6 +63,9 @@ class Expand(Function):
         self.in_shape = x.shape
         return array_module(x).broadcast_to(x, self.shape)
 
+    def replay(self, t: Tensor) -> Tensor:
+        return Expand(self.shape)(t)
+
     def backward(self, g):
         return (sum_to(g, self.in_shape),)
 
@@ -65,6 +74,9 @@ class SumTo(Function):
     """Sum a broadcast result back to ``shape``: the adjoint of broadcasting, used by the engine for every op."""
 
     is_view = True
+
+    def replay(self, t: Tensor) -> Tensor:
+        return SumTo(self.shape)(t)
 
     def __init__(self, shape):
         self.shape = shape
@@ -95,6 +107,37 @@ def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+def replay_views(views, t: Tensor) -> Tensor:
+    """The view nodes ``views`` (a chain from a base down to a view) applied afresh to ``t``."""
+    for v in views:
+        t = v.replay(t)
+    return t
+
+
+class CopySlices(Function):
+    """A base after an in-place op wrote ``values`` into its view (reached from the base by the view nodes
+    ``views``): PyTorch's CopySlices. The values are already in the base's buffer, so forward returns it; the
+    gradient outside the view goes to the base as it was, the view's part to the values."""
+
+    def __init__(self, views):
+        self.views = views
+
+    def forward(self, base, values):
+        return base
+
+    def backward(self, g):
+        from ..autograd import no_grad
+
+        nb, nv = self.needs_input_grad
+        gb = None
+        if nb:
+            keep = Tensor._wrap(array_module(g._data).ones(g.shape, dtype=bool))
+            with no_grad():
+                replay_views(self.views, keep)._data[...] = False  # a view of keep's buffer: the region is cleared
+            gb = g * keep
+        return gb, (replay_views(self.views, g) if nv else None)
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
@@ -303,13 +346,11 @@ def unbind(x: Tensor, dim: int = 0):
 
 
 class Flip(Function):
-    is_view = True
-
     def __init__(self, axes):
         self.axes = axes
 
     def forward(self, x):
-        return array_module(x).flip(x, axis=self.axes)
+        return array_module(x).flip(x, axis=self.axes).copy()  # a copy, as PyTorch's flip (NumPy's is a view)
 
     def backward(self, g):
         return (flip(g, self.axes),)
