@@ -221,8 +221,8 @@ def run_hooks(hooks, g, owner: str):
 
 def leaf_gradient(t, g):
     """A leaf's total gradient in its dtype, after the hooks registered on it."""
-    if g.dtype != t.dtype:
-        g = g.to(t.dtype)
+    if g._data.dtype != t._data.dtype:
+        g = g.to(t._data.dtype)
     if t._hooks:
         g = run_hooks(t._hooks, g, f"a leaf tensor of shape {tuple(t.shape)}")
     return g
