@@ -1,4 +1,5 @@
-"""Every ```python block of the README runs as shown: in order, in one fresh interpreter, in an empty folder.
+"""Every ```python block of the README and of each docs/*.md page runs as shown: a page's blocks in order, in one
+fresh interpreter, in an empty folder.
 
 A block that cannot run there starts with the line ``# not run: <why>``. A line ``print(...)  # prints X`` must
 print ``X`` (the printed lines are checked in order).
@@ -8,6 +9,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -42,6 +45,18 @@ def run_blocks(path: Path, tmp_path: Path) -> None:
 
 def test_readme_python_blocks_run_as_shown(tmp_path):
     run_blocks(ROOT / "README.md", tmp_path)
+
+
+DOC_PAGES = sorted(p for p in (ROOT / "docs").rglob("*.md") if python_blocks(p))
+
+
+def test_docs_pages_with_examples_are_found():
+    assert {"training.md", "optim.md", "models.md", "checkpoints.md"} <= {p.name for p in DOC_PAGES}
+
+
+@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda p: str(p.relative_to(ROOT / "docs")))
+def test_docs_page_python_blocks_run_as_shown(page, tmp_path):
+    run_blocks(page, tmp_path)
 
 
 def test_python_blocks_are_found_and_marked_blocks_skipped(tmp_path):
