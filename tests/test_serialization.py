@@ -103,6 +103,22 @@ def test_unsaveable_objects_fail_before_writing(tmp_path):
     assert not os.listdir(tmp_path)
 
 
+def test_header_sizes_that_open_like_a_pickle_still_load(tmp_path):
+    # a header of 0x280 bytes makes the file start 80 02, as pickle protocol 2 does; it must still load
+    path = tmp_path / "w.safetensors"
+    save_safetensors({"w": np.arange(3, dtype=np.float32)}, path)
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = raw[8:8 + n].ljust(0x280, b" ")
+    path.write_bytes((0x280).to_bytes(8, "little") + header + raw[8 + n:])
+    assert path.read_bytes()[:2] == b"\x80\x02"
+    assert load_safetensors(path)["w"].tolist() == [0.0, 1.0, 2.0]
+    model = dg.nn.Linear(4, 2)   # the checkpoint of docs/checkpoints.md, whose header happened to be 0x280 bytes
+    opt = dg.optim.Adam(model.parameters(), lr=1e-3)
+    dg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, tmp_path / "ck.safetensors")
+    assert dg.load(tmp_path / "ck.safetensors")["epoch"] == 3
+
+
 def test_pickle_is_refused(tmp_path):
     path = tmp_path / "model.pt"
     with open(path, "wb") as f:

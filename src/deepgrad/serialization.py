@@ -288,7 +288,10 @@ def _read_file(path) -> tuple[dict[str, np.ndarray], dict[str, str], str]:
     def bad(why: str) -> CheckpointError:
         return CheckpointError(f"{where}: {why}")
 
-    if buf[:1] == b"\x80" and buf[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+    # a pickle opens with PROTO 2..5; a safetensors header of 0x280, 0x380, ... bytes opens the same way, but its
+    # JSON then starts at byte 8
+    looks_safetensors = len(buf) > 8 and buf[8:9] == b"{" and 8 + int.from_bytes(buf[:8], "little") <= len(buf)
+    if buf[:1] == b"\x80" and buf[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05") and not looks_safetensors:
         raise bad("is not a deepgrad/safetensors checkpoint (it looks like a Python pickle, which deepgrad never "
                   "loads because unpickling can execute code)")
     if buf[:4] == b"PK\x03\x04":
