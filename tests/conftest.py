@@ -13,6 +13,12 @@ from deepgrad.testing import strict_device  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import deepgrad.demos  # noqa: E402
+from figure_check import checked_run_demo  # noqa: E402
+
+# every demo a test runs has its figures checked (written, decodable, not blank): see figure_check.py
+deepgrad.demos.run_demo = checked_run_demo(deepgrad.demos.run_demo)
+
 SHARED_DATA = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
 
 DEVICES = ["cpu"] + (["cuda"] if dg.cuda.is_available() else [])

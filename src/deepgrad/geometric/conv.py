@@ -225,8 +225,9 @@ class GATConv(MessagePassing):
         With ``return_attention_weights=True``: (out, (edge_index with loops, α of shape (E', heads))).
 
     Attributes:
-        lin.weight (heads · out_channels, in_channels), att_src and att_dst (1, heads, out_channels), all
-        Glorot-uniform; bias zeros.
+        lin.weight: (heads · out_channels, in_channels), Glorot-uniform.
+        att_src: (1, heads, out_channels), Glorot-uniform; ``att_dst`` likewise.
+        bias: zeros.
 
     Example:
         >>> import deepgrad as dg
@@ -286,7 +287,8 @@ class SAGEConv(MessagePassing):
         x (N, in_channels), edge_index (2, E) -> (N, out_channels).
 
     Attributes:
-        lin_l.weight, lin_l.bias (the neighbours' map), lin_r.weight (the root's map, no bias).
+        lin_l: the neighbours' map (``weight`` and ``bias``).
+        lin_r: the root's map (``weight``, no bias).
 
     Example:
         >>> import deepgrad as dg

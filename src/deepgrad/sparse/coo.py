@@ -234,11 +234,12 @@ def sparse_coo_tensor(indices, values, size=None, dtype=None, device=None, requi
     """A sparse COO tensor with ``values[k]`` at coordinate ``indices[:, k]`` (``torch.sparse_coo_tensor``).
 
     Args:
-        indices: integer (sparse_dim, nnz) coordinates. values: (nnz,) values, or (nnz, *dense_dims) dense blocks
-        for a hybrid tensor (a Tensor keeps its graph). size: the dense shape, sparse sizes then ``dense_dims``
-        (default: one past the largest coordinate in each sparse dimension, then ``dense_dims``).
-        dtype, device, requires_grad: as for :func:`deepgrad.tensor`. is_coalesced: promise that the coordinates
-        are sorted and unique (checked).
+        indices: integer (sparse_dim, nnz) coordinates.
+        values: (nnz,) values, or (nnz, *dense_dims) dense blocks for a hybrid tensor (a Tensor keeps its graph).
+        size: the dense shape, sparse sizes then ``dense_dims`` (default: one past the largest coordinate in each
+            sparse dimension, then ``dense_dims``).
+        dtype, device, requires_grad: as for :func:`deepgrad.tensor`.
+        is_coalesced: promise that the coordinates are sorted and unique (checked).
 
     Example:
         >>> import deepgrad as dg
