@@ -40,7 +40,8 @@ def checked_run_demo(run_demo):
     """``run_demo`` that, when matplotlib is there, asserts the demo wrote at least one PNG and that none is blank."""
 
     @functools.wraps(run_demo)
-    def run(name, out=os.path.join("runs", "demos"), fast=False):
+    def run(name, out=None, fast=False):
+        out = os.path.join("runs", "demos") if out is None else out
         from deepgrad.viz import plots
 
         result = run_demo(name, out=out, fast=fast)
