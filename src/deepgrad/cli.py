@@ -475,7 +475,7 @@ def _plots(out, trainer, model, loader, num_classes, args) -> None:
     ys = np.concatenate([np.asarray(b[1].numpy()) for b in loader])
     plots.confusion_matrix(confusion_matrix(outputs, ys, num_classes), os.path.join(out, "confusion_matrix.png"))
     if trainer.history.health:
-        plots.gradient_norms(trainer.history.health, os.path.join(out, "gradient_norms.png"))
+        plots.gradient_norms(trainer.history.health, os.path.join(out, "gradient_norms.png"), trainer.model)
     first = next((p for n, p in model.named_parameters() if p.ndim >= 2), None)
     if first is not None:
         plots.first_layer_weights(first, os.path.join(out, "first_layer_weights.png"))

@@ -69,7 +69,7 @@ class Vocabulary:
     Example:
         >>> v = Vocabulary.from_text("hello", level="char")
         >>> v.encode("hole"), v.decode([0, 1])
-        ([2, 3, 1, 0], 'eh')
+        ([1, 3, 2, 0], 'eh')
     """
 
     def __init__(self, symbols: Sequence[str], unk: str | None = None) -> None:

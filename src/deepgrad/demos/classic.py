@@ -42,7 +42,7 @@ def mcculloch_pitts(out: str, fast: bool) -> dict:
 
     def draw(path):
         plt = pyplot()
-        fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
+        fig, axes = plt.subplots(1, 4, figsize=(14, 4), layout="constrained")
         for ax, (name, make) in zip(axes, _UNITS.items()):
             unit = make()
             x, y = unit.truth_table()
@@ -58,7 +58,9 @@ def mcculloch_pitts(out: str, fast: bool) -> dict:
                 ax.set_xlabel("x1")
                 ax.set_ylabel("x2")
                 ax.set_ylim(-0.5, 1.5)
+                ax.set_yticks([0, 1])
             ax.set_xlim(-0.5, 1.5)
+            ax.set_xticks([0, 1])
             ax.set_title(f"{name} (θ = {unit.threshold:g})")
         fig.suptitle("McCulloch-Pitts units: red = fires; the line is where Σ w·x = θ")
         save(fig, path)
@@ -75,6 +77,8 @@ def _perceptron_panel(ax, x, y, p, title) -> None:
         _draw_line(ax, w, b, lo, hi, color="k")
     ax.set_xlim(x[:, 0].min() - 0.3, x[:, 0].max() + 0.3)
     ax.set_ylim(x[:, 1].min() - 0.3, x[:, 1].max() + 0.3)
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
     ax.set_title(title)
 
 
@@ -195,7 +199,9 @@ def exercise(out: str, fast: bool) -> dict:
         _draw_line(axes[1], w0, b0, color="gray", ls="--", label="initial")
         axes[1].set_xlim(-0.5, 1.5)
         axes[1].set_ylim(-0.5, 1.5)
-        axes[1].legend()
+        axes[1].set_xlabel("x₁")
+        axes[1].set_ylabel("x₂")
+        axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
         axes[1].set_title("h = 0.5 line")
         save(fig, path)
 

@@ -232,7 +232,7 @@ def adversarial(out: str, fast: bool) -> dict:
     res = {"epsilons": eps, "accuracy": accs, "clean_pred": clean_pred.tolist(), "adv_pred": adv_pred.tolist(),
            "max_perturbation": float(np.abs(adv - xt[:k]).max()), "saliency_shape": list(sal.shape)}
     figure(out, "accuracy_vs_eps.png", lambda p: plots.line_plot(
-        {"FGSM": accs}, p, xlabel="ε index (" + ", ".join(map(str, eps)) + ")", ylabel="accuracy",
+        {"FGSM": accs}, p, x=eps, xlabel="ε (change of each pixel; pixels in [0, 1])", ylabel="test accuracy",
         title="accuracy under the fast gradient sign attack"))
 
     def examples(p):

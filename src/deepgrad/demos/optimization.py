@@ -239,7 +239,10 @@ def optimizers(out: str, fast: bool) -> dict:
         ax.plot([-1.5], [2], "ko")
         ax.set_xlim(-2, 2)
         ax.set_ylim(-1, 3)
-        ax.legend(fontsize=7, loc="lower right", title="distance to (1, 1)", title_fontsize=7)
+        ax.set_xlabel("x₁")
+        ax.set_ylabel("x₂")
+        ax.legend(fontsize=7, title="distance to (1, 1)", title_fontsize=7, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0))  # beside the axes: the paths stay visible
         ax.set_title(f"Rosenbrock, {steps} steps from (−1.5, 2)")
         save(fig, path)
 

@@ -76,12 +76,14 @@ def learning_curves(history, path: str, title: str | None = None) -> str:
     return _save(fig, path)
 
 
-def line_plot(series: dict, path: str, xlabel: str = "step", ylabel: str = "", title: str = "", logy: bool = False) -> str:
-    """Several named curves on one axis (e.g. the loss of several optimisers)."""
+def line_plot(series: dict, path: str, xlabel: str = "step", ylabel: str = "", title: str = "", logy: bool = False,
+              x=None) -> str:
+    """Several named curves on one axis (e.g. the loss of several optimisers), against ``x`` (default 0, 1, ...)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, ys in series.items():
-        ax.plot(np.arange(len(ys)), ys, label=name)
+        ax.plot(np.arange(len(ys)) if x is None else np.asarray(x)[: len(ys)], ys, "o-" if x is not None else "-",
+                label=name)
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -92,7 +94,8 @@ def line_plot(series: dict, path: str, xlabel: str = "step", ylabel: str = "", t
     return _save(fig, path)
 
 
-def decision_boundary(predict, X, y, path: str, title: str = "", resolution: int = 200, margin: float = 0.5) -> str:
+def decision_boundary(predict, X, y, path: str, title: str = "", resolution: int = 200, margin: float = 0.5,
+                      xlabel: str = "x₁", ylabel: str = "x₂") -> str:
     """A 2-D classifier's regions, TensorFlow-Playground style: ``predict`` maps (M, 2) float32 points to class
     scores (M, C) or probabilities (M,); the training points are drawn on top."""
     plt = _plt()
@@ -106,11 +109,14 @@ def decision_boundary(predict, X, y, path: str, title: str = "", resolution: int
     ax.contourf(gx, gy, z.reshape(gx.shape), alpha=0.35, cmap="coolwarm", levels=np.arange(z.max() + 2) - 0.5)
     ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=18)
     ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_aspect("equal")
     return _save(fig, path)
 
 
-def surface(f_true, f_pred, path: str, extent=(-2, 2, -1, 3), resolution: int = 60, title: str = "") -> str:
+def surface(f_true, f_pred, path: str, extent=(-2, 2, -1, 3), resolution: int = 60, title: str = "",
+            labels=("x₁", "x₂", "f(x₁, x₂)")) -> str:
     """True and predicted regression surfaces z = f(x, y) side by side (functions of an (M, 2) array)."""
     plt = _plt()
     gx, gy = np.meshgrid(np.linspace(extent[0], extent[1], resolution), np.linspace(extent[2], extent[3], resolution))
@@ -119,6 +125,9 @@ def surface(f_true, f_pred, path: str, extent=(-2, 2, -1, 3), resolution: int = 
     for i, (f, name) in enumerate(((f_true, "true"), (f_pred, "predicted"))):
         ax = fig.add_subplot(1, 2, i + 1, projection="3d")
         ax.plot_surface(gx, gy, _np(f(pts)).reshape(gx.shape), cmap="viridis", linewidth=0)
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
+        ax.set_zlabel(labels[2])
         ax.set_title(f"{name} {title}".strip())
     return _save(fig, path)
 
@@ -179,19 +188,21 @@ def first_layer_weights(weight, path: str, image_shape=None, max_units: int = 64
     return image_grid(imgs, path, cmap="RdBu_r", title="first-layer weights")
 
 
-def gradient_norms(health: list, path: str) -> str:
-    """Gradient norm of each layer over the training (from the health reports), on a log scale."""
+def gradient_norms(health: list, path: str, model=None) -> str:
+    """Gradient norm of each layer over the training (from the health reports), on a log scale. With ``model``
+    each curve is labelled by the layer's name and type (``0: Linear``), else by its name alone."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7, 4))
     names = list(dict.fromkeys(n for r in health for n in r["grad_norms"]))
+    modules = dict(model.named_modules()) if model is not None else {}
     for n in names:
         xs = [r["epoch"] for r in health if n in r["grad_norms"]]
         ys = [max(r["grad_norms"][n], 1e-30) for r in health if n in r["grad_norms"]]
-        ax.plot(xs, ys, "o-", label=n)
+        ax.plot(xs, ys, "o-", label=f"{n}: {type(modules[n]).__name__}" if n in modules else n)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("‖∂L/∂W‖")
     ax.set_title("gradient norm per layer")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, title="layer", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the curves
     return _save(fig, path)
