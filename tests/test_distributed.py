@@ -218,3 +218,29 @@ def test_backend_nccl_without_nccl_says_what_is_missing():
     with pytest.raises(ValueError, match="unknown backend 'ucc'"):
         dist.init_process_group(backend="ucc")
     assert not dist.is_initialized()
+
+
+def test_node_local_rank_comes_from_the_launcher_else_the_fallback(monkeypatch):
+    import deepgrad.distributed as dist
+
+    for name in ("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID"):
+        monkeypatch.delenv(name, raising=False)
+    assert not dist.is_initialized()
+    assert dist.get_node_local_rank(fallback_rank=3) == 3
+    with pytest.raises(RuntimeError, match="get_node_local_rank: no launcher variable"):
+        dist.get_node_local_rank()
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "1")
+    assert dist.get_node_local_rank(fallback_rank=3) == 1
+    monkeypatch.setenv("LOCAL_RANK", "2")
+    assert dist.get_node_local_rank() == 2
+
+
+def test_train_under_mpirun_puts_each_rank_on_its_own_gpu(monkeypatch):
+    from deepgrad import cli
+
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "3")
+    monkeypatch.setattr("deepgrad.cuda.device_count", lambda: 2)
+    assert cli._rank_device("cuda", 4) == "cuda:1"
+    assert cli._rank_device("cuda:0", 4) == "cuda:0"  # an explicit index is kept
+    assert cli._rank_device("cuda", 1) == "cuda"
+    assert cli._rank_device("cpu", 4) == "cpu"

@@ -319,6 +319,15 @@ def _distributed() -> tuple[int, bool]:
     return dist.get_world_size(), dist.is_main_process()
 
 
+def _rank_device(device: str, world: int) -> str:
+    """Under mpirun, ``--device cuda`` means each rank's own GPU: ``cuda:{local rank % GPUs}``."""
+    if world == 1 or device != "cuda":
+        return device
+    import deepgrad as dg
+
+    return f"cuda:{dg.distributed.get_node_local_rank() % max(1, dg.cuda.device_count())}"
+
+
 def _read_run_config(path: str) -> dict:
     import deepgrad as dg
 
@@ -352,8 +361,9 @@ def _train(args, name, dataset, device, outdir: OutputDir, resume_from, saved, i
     num_classes = int(max(ytr.max(), yte.max())) + 1
 
     model, model_kwargs = build_model(name, Xtr.shape[1:], num_classes)
-    model.to(device)
     world, main_rank = _distributed()
+    device = _rank_device(device, world)
+    model.to(device)
     if world > 1:  # under mpirun: DDP, each rank reads its share of every global batch, rank 0 writes
         from deepgrad.distributed import DistributedDataParallel
 

@@ -17,6 +17,7 @@ from .process_group import (
     broadcast,
     destroy_process_group,
     get_backend,
+    get_node_local_rank,
     get_rank,
     get_world_size,
     init_process_group,
@@ -28,4 +29,4 @@ from .process_group import (
 
 __all__ = ["init_process_group", "destroy_process_group", "is_available", "is_initialized", "get_rank",
            "get_world_size", "get_backend", "is_main_process", "barrier", "all_reduce", "broadcast", "all_gather",
-           "reduce", "ReduceOp", "Work", "DistributedDataParallel", "DistributedSampler"]
+           "reduce", "ReduceOp", "Work", "DistributedDataParallel", "DistributedSampler", "get_node_local_rank"]

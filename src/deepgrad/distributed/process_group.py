@@ -20,7 +20,7 @@ from . import nccl as _nccl
 
 __all__ = ["ReduceOp", "Work", "is_available", "is_initialized", "init_process_group", "destroy_process_group",
            "get_rank", "get_world_size", "get_backend", "barrier", "all_reduce", "broadcast", "all_gather",
-           "reduce", "is_main_process"]
+           "reduce", "is_main_process", "get_node_local_rank"]
 
 
 class ReduceOp:
@@ -91,13 +91,37 @@ def _abort_on_exception(comm) -> None:
     threading.excepthook = thread_hook
 
 
-def _local_rank(comm) -> int:
-    """This rank's index among the ranks on its machine: the launcher's variable, else MPI's shared-memory split."""
+def _launcher_local_rank() -> int | None:
+    """This rank's index among the ranks on its machine, as the launcher's variable says; None without one."""
     for name in ("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID"):
         value = os.environ.get(name, "")
         if value.isdigit():
             return int(value)
-    return comm.Split_type(_mpi().COMM_TYPE_SHARED).Get_rank()
+    return None
+
+
+def _local_rank(comm) -> int:
+    """This rank's index among the ranks on its machine: the launcher's variable, else MPI's shared-memory split."""
+    local = _launcher_local_rank()
+    return comm.Split_type(_mpi().COMM_TYPE_SHARED).Get_rank() if local is None else local
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank among those on its machine (PyTorch's ``get_node_local_rank``).
+
+    Read from the launcher (``LOCAL_RANK``, ``OMPI_COMM_WORLD_LOCAL_RANK`` or ``MPI_LOCALRANKID``); in an
+    initialised group without such a variable, from MPI's shared-memory split; else ``fallback_rank``.
+    Under ``mpirun``, GPU ``get_node_local_rank() % cuda.device_count()`` is this rank's own.
+    """
+    local = _launcher_local_rank()
+    if local is not None:
+        return local
+    if _group is not None:
+        return _local_rank(_group.comm)
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("get_node_local_rank: no launcher variable (LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK) is set "
+                       "and no process group is initialised; start the job with mpirun or pass fallback_rank=")
 
 
 def _rank_device(comm) -> int:
