@@ -442,8 +442,10 @@ def test_ctrl_c_writes_an_interrupt_checkpoint_and_resumes_identically(tmp_path)
            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     for _attempt in range(3):  # on a loaded machine the run may finish before the signal lands: start it again
         shutil.rmtree(broken, ignore_errors=True)
+        # SIGINT at its default even where this test runs in a background job, which starts with Ctrl-C ignored
         proc = subprocess.Popen([sys.executable, "-m", "deepgrad", *args, "--out", broken], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 120
         while not os.path.exists(os.path.join(broken, "last.safetensors")) and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -143,7 +143,9 @@ def test_presets_and_neuron_hover(app_url, page, shots):
     page.select_option("#presets", label="XOR: the product feature")
     page.wait_for_function("location.hash.includes('dataset=xor') && location.hash.includes('features=x1x2')")
     assert "sign of x1·x2" in page.inner_text("#preset-why")
-    assert page.locator("#features .feature.on").count() == 1 and page.locator("#hidden-layers .neuron").count() == 0
+    # the hash changes at once; the controls are redrawn when the server's reply to the new settings arrives
+    page.wait_for_function("document.querySelectorAll('#features .feature.on').length === 1 && "
+                           "document.querySelectorAll('#hidden-layers .neuron').length === 0")
     page.click("#play")
     loss_below(page, 0.2)
     page.click("#play")

@@ -199,8 +199,12 @@ def test_trainer_is_reusable_after_a_nan_stop_and_default_callbacks_stop_on_nan(
     assert t.stop_reason is None and t.history.epochs == [0, 1] and t.global_step == 2 + 2 * 5
 
 
-def test_ctrl_c_in_fit_saves_an_interrupt_checkpoint_and_resumes_identically(tmp_path):
+def test_ctrl_c_in_fit_saves_an_interrupt_checkpoint_and_resumes_identically(tmp_path, request):
     import signal
+
+    # Python's own Ctrl-C handler, even where the tests run in a background job (which starts with SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
 
     tr, va = loaders()
     model, opt = make()
