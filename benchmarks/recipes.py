@@ -37,8 +37,9 @@ def loader_batches_per_second(model: str) -> float:
     if recipe.get("train_on_val"):
         Xv, yv, _ = cli.load_arrays("mnist-sample", "val")
         X, y = np.concatenate([X, Xv]), np.concatenate([y, yv])
-    augment = data.transforms.RandomShift(recipe.get("shift", 2)) if recipe.get("augment") else None
-    loader = data.DataLoader(data.ArrayDataset((X - X.mean()) / X.std(), y, transform=augment),
+    mean, std = X.mean(), X.std()
+    augment = cli.build_augment(recipe, background=-mean / std)
+    loader = data.DataLoader(data.ArrayDataset((X - mean) / std, y, transform=augment),
                              batch_size=recipe.get("batch_size", 64), shuffle=True, generator=0)
     best = 0.0
     for _ in range(3):

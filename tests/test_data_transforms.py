@@ -10,12 +10,15 @@ from deepgrad.data.transforms import (
     Compose,
     Lambda,
     Normalize,
+    RandomAffine,
     RandomCrop,
     RandomHorizontalFlip,
     RandomRotation,
     RandomShift,
     ToTensor,
+    inverse_affine_matrix,
     rotate,
+    warp_affine,
 )
 
 
@@ -146,3 +149,88 @@ def test_warp_affine_identity_translation_and_size():
     assert np.array_equal(out[0, :, 1:, 2:], a[0, :, :-1, :-2]) and (out[0, :, 0] == -1).all()
     assert np.array_equal(out[1], a[1])
     assert warp_affine(a, identity[None], size=(3, 4)).shape == (2, 3, 3, 4)
+
+
+def _forward_affine(center, angle, t, s, shear_x):
+    """T(c + t) R(θ) Sh_x(φ) S(s) T(-c) as a 3x3 matrix, built from the factors (torchvision's convention)."""
+    th, ph = np.deg2rad(angle), np.deg2rad(shear_x)
+    rot = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    shear = np.array([[1.0, -np.tan(ph)], [0.0, 1.0]])
+    m = np.eye(3)
+    m[:2, :2] = rot @ shear * s
+    to, back = np.eye(3), np.eye(3)
+    to[:2, 2] = np.asarray(center) + np.asarray(t)
+    back[:2, 2] = -np.asarray(center)
+    return to @ m @ back
+
+
+def test_inverse_affine_matrix_inverts_the_composed_map():
+    angle, tx, ty, s, shx = np.array([0.0, 30.0, -75.0]), [0.0, 2.0, -3.0], [0.0, -1.0, 4.0], [1.0, 0.8, 1.3], \
+        [0.0, 10.0, -20.0]
+    inv = inverse_affine_matrix((14.0, 14.0), angle, (tx, ty), s, (shx, 0.0))
+    assert inv.shape == (3, 2, 3)
+    for k in range(3):
+        full = np.vstack([inv[k], [0, 0, 1]]) @ _forward_affine((14.0, 14.0), angle[k], (tx[k], ty[k]), s[k], shx[k])
+        np.testing.assert_allclose(full, np.eye(3), atol=1e-12)
+    # scale alone: source = c + (x - c) / s
+    np.testing.assert_allclose(inverse_affine_matrix((4.0, 2.0), 0.0, (0.0, 0.0), 2.0, (0.0, 0.0))[0],
+                               [[0.5, 0, 2.0], [0, 0.5, 1.0]])
+    # a y-shear keeps the determinant at 1 / s**2
+    m = inverse_affine_matrix((0.0, 0.0), 20.0, (0.0, 0.0), 1.5, (10.0, 15.0))[0]
+    assert np.linalg.det(m[:, :2]) == pytest.approx(1 / 1.5 ** 2)
+    with pytest.raises(ValueError, match="inverse_affine_matrix: scale must be positive"):
+        inverse_affine_matrix((0.0, 0.0), 0.0, (0.0, 0.0), 0.0, (0.0, 0.0))
+
+
+def test_random_affine_rotation_is_clockwise_rotate_and_translation_whole_pixels():
+    x = np.random.default_rng(0).random((3, 2, 9, 9)).astype(np.float32)
+    turned = RandomAffine((40.0, 40.0), interpolation="bilinear", generator=0).batch(x)
+    np.testing.assert_allclose(turned, rotate(x, [-40.0] * 3), atol=1e-5)  # rotate() turns anticlockwise
+    t = RandomAffine(0, translate=(0.3, 0.3), interpolation="nearest", fill=-1, generator=5)
+    p = RandomAffine(0, translate=(0.3, 0.3), generator=5).get_params(3, (9, 9))
+    out = t.batch(x)
+    for k in range(3):
+        tx, ty = int(p["translate"][0][k]), int(p["translate"][1][k])
+        assert abs(tx) <= 3 and abs(ty) <= 3
+        shift = np.array([[1.0, 0, -tx], [0, 1.0, -ty]])  # output (i, j) reads source (i - ty, j - tx)
+        np.testing.assert_array_equal(out[k], warp_affine(x[k:k + 1], shift[None], "nearest", fill=-1)[0])
+
+
+def test_random_affine_draws_per_sample_and_in_range():
+    x = np.zeros((64, 1, 12, 12), np.float32)
+    x[:, :, 3:9, 5:7] = 1.0
+    t = RandomAffine(15, translate=(0.1, 0.2), scale=(0.9, 1.1), shear=(-5, 10, -3, 3), generator=1)
+    p = t.get_params(500, (12, 12))
+    assert np.all(np.abs(p["angle"]) <= 15) and np.all((p["scale"] >= 0.9) & (p["scale"] <= 1.1))
+    assert np.all(np.abs(p["translate"][0]) <= 1) and np.all(np.abs(p["translate"][1]) <= 2)
+    assert np.all((p["shear"][0] >= -5) & (p["shear"][0] <= 10)) and np.all(np.abs(p["shear"][1]) <= 3)
+    assert p["angle"].std() > 5  # independent draws, not one for the batch
+    out = RandomAffine(15, scale=(0.9, 1.1), interpolation="bilinear", generator=1).batch(x)
+    assert out.shape == x.shape and len({o.tobytes() for o in out}) == 64
+    assert out.min() >= 0 and out.max() <= 1 + 1e-6
+    assert RandomAffine(10, generator=0)(x[0]).shape == x[0].shape
+    u8 = np.full((2, 8, 8), 200, np.uint8)
+    same = RandomAffine(20, generator=0).batch(u8)
+    assert same.dtype == np.uint8 and same[:, 4, 4].tolist() == [200, 200]
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"degrees": -1}, "degrees must be non-negative"),
+    ({"degrees": None}, "degrees is required"),
+    ({"degrees": (5, 1)}, "low <= high"),
+    ({"degrees": (1, 2, 3)}, "one number or (low, high)"),
+    ({"degrees": 0, "translate": (0.5, 2)}, "translate should be two fractions"),
+    ({"degrees": 0, "scale": (0, 1)}, "scale should be (low, high)"),
+    ({"degrees": 0, "scale": (1.2, 1.1)}, "scale should be (low, high)"),
+    ({"degrees": 0, "shear": (1, 2, 3)}, "shear should be a number or 2 or 4 numbers"),
+    ({"degrees": 0, "interpolation": "bicubic"}, "interpolation must be"),
+])
+def test_random_affine_errors(kwargs, words):
+    with pytest.raises(ValueError, match="RandomAffine") as e:
+        RandomAffine(**kwargs)
+    assert words in str(e.value)
+
+
+def test_random_affine_rejects_a_vector():
+    with pytest.raises(ValueError, match="RandomAffine: expected an HW or CHW image"):
+        RandomAffine(5, generator=0).batch(np.zeros((4, 7), np.float32))

@@ -115,6 +115,24 @@ def build_model(name: str, input_shape, num_classes: int):
     return get_model(name, **kw), kw
 
 
+def build_augment(recipe: dict, background: float = 0.0):
+    """The training augmentation of an image ``recipe`` (None without ``"augment"``): a random whole-pixel shift of
+    up to ``recipe["shift"]`` pixels (default 2), after, when the recipe has an ``"affine"`` entry (keyword
+    arguments of :class:`~deepgrad.data.transforms.RandomAffine`, e.g. ``{"degrees": 10, "scale": [0.9, 1.1]}``),
+    a random bilinear affine map per sample. With ``"affine"`` both fill uncovered pixels with ``background``
+    (the normalised value of a blank pixel); without it the shift fills with 0, as the recipes before it did."""
+    from . import data
+
+    if not recipe.get("augment"):
+        return None
+    shift = recipe.get("shift", 2)
+    affine = recipe.get("affine")
+    if affine is None:
+        return data.transforms.RandomShift(shift)
+    return data.transforms.Compose([data.transforms.RandomAffine(**affine, interpolation="bilinear", fill=background),
+                                    data.transforms.RandomShift(shift, fill=background)])
+
+
 def build_optimizer(name: str, params, lr: float, recipe: dict):
     from . import optim
 
@@ -372,9 +390,7 @@ def _train(args, name, dataset, device, outdir: OutputDir, resume_from, saved, i
             raise UsageError(f"--batch-size {batch_size} does not split over {world} ranks; use a multiple of {world}")
     optimizer = build_optimizer(opt_name, model.parameters(), lr, recipe)
     scheduler = dg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if recipe.get("cosine", True) else None
-    augment = None
-    if recipe.get("augment") and Xtr.ndim == 4:
-        augment = data.transforms.RandomShift(recipe.get("shift", 2))
+    augment = build_augment(recipe, background=norm(0.0)) if Xtr.ndim == 4 else None
     train_ds = data.ArrayDataset(norm(Xtr), ytr, transform=augment)
     if world > 1:
         sampler = dg.distributed.DistributedSampler(train_ds, shuffle=True, seed=seed)

@@ -26,7 +26,8 @@ from ..tensor import Tensor
 from ._random import SeedLike, current_rng, resolve_seed, rng_for
 
 __all__ = ["Transform", "Compose", "ToTensor", "Normalize", "RandomCrop", "RandomShift", "RandomHorizontalFlip",
-           "RandomRotation", "Lambda", "apply_batch", "rotate", "warp_affine"]
+           "RandomRotation", "RandomAffine", "Lambda", "apply_batch", "rotate", "warp_affine",
+           "inverse_affine_matrix"]
 
 
 def _unwrap(x):
@@ -321,6 +322,115 @@ def warp_affine(a, inverse, interpolation: str = "bilinear", fill: float = 0, si
         if a.dtype.kind != "b":
             out = xp.clip(out, np.iinfo(a.dtype).min, np.iinfo(a.dtype).max)
     return out.astype(a.dtype, copy=False)
+
+
+def _range_of(value, who: str, name: str) -> tuple[float, float] | None:
+    """``None``, ``d`` (for ``[-d, d]``, ``d >= 0``) or ``(low, high)`` with ``low <= high``, as floats."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"{who}: {name} must be non-negative when one number, got {value}")
+        return (-float(value), float(value))
+    if len(value) != 2:
+        raise ValueError(f"{who}: {name} should be one number or (low, high), got {tuple(value)!r}")
+    low, high = (float(v) for v in value)
+    if low > high:
+        raise ValueError(f"{who}: {name} should be (low, high) with low <= high, got {tuple(value)!r}")
+    return low, high
+
+
+def inverse_affine_matrix(center, angle, translate, scale, shear):
+    """The (N, 2, 3) maps from output to source coordinates of ``T(c + t) R(θ) Sh(φx, φy) S(s) T(-c)``, one per
+    sample: ``θ`` clockwise in degrees (torchvision's ``affine`` convention), ``t = (tx, ty)`` pixels, ``s`` the
+    scale, ``φ`` the shear angles in degrees. With ``a = cos(θ − φy)/cos φy``, ``b = −cos(θ − φy) tan φx/cos φy −
+    sin θ``, ``c = sin(θ − φy)/cos φy``, ``d = −sin(θ − φy) tan φx/cos φy + cos θ``, ``R Sh = [[a, b], [c, d]]``
+    has determinant 1, so the inverse linear part is its adjugate over ``s``.
+
+    Args:
+        center: ``(cx, cy)`` in pixel coordinates (``(w/2, h/2)`` is the image centre).
+        angle, scale: numbers or (N,) arrays.
+        translate: ``(tx, ty)``, each a number or an (N,) array.
+        shear: ``(φx, φy)``, each a number or an (N,) array.
+    """
+    rot = np.deg2rad(np.asarray(angle, np.float64))
+    sx, sy = (np.deg2rad(np.asarray(v, np.float64)) for v in shear)
+    tx, ty = (np.asarray(v, np.float64) for v in translate)
+    s = np.asarray(scale, np.float64)
+    rot, sx, sy, tx, ty, s = (v.reshape(-1) for v in np.broadcast_arrays(rot, sx, sy, tx, ty, s))
+    if np.any(s <= 0):
+        raise ValueError(f"inverse_affine_matrix: scale must be positive, got {s[s <= 0][0]}")
+    a = np.cos(rot - sy) / np.cos(sy)
+    b = -np.cos(rot - sy) * np.tan(sx) / np.cos(sy) - np.sin(rot)
+    c = np.sin(rot - sy) / np.cos(sy)
+    d = -np.sin(rot - sy) * np.tan(sx) / np.cos(sy) + np.cos(rot)
+    inv = np.stack([np.stack([d, -b], -1), np.stack([-c, a], -1)], 1) / s[:, None, None]  # (N, 2, 2)
+    cx, cy = center
+    moved = np.stack([cx + tx, cy + ty], -1)  # where the centre goes
+    shift = np.array([cx, cy]) - np.einsum("nij,nj->ni", inv, moved)
+    return np.concatenate([inv, shift[:, :, None]], axis=2)
+
+
+class RandomAffine(_RandomTransform):
+    """A random affine map per sample about the image centre: output pixel ``x`` reads the source at
+    ``A⁻¹(x − c − t) + c`` with ``A = R(θ) Sh(φx, φy) s`` (see :func:`inverse_affine_matrix`), the parameters
+    drawn as torchvision's ``RandomAffine`` draws them, but independently for every sample of a batch.
+
+    Args:
+        degrees: rotation angle range ``d`` (for ``[-d, d]``) or ``(low, high)``; clockwise for positive angles.
+        translate: ``(a, b)``: horizontal shift drawn from ``[-a w, a w]`` and vertical from ``[-b h, b h]``,
+            rounded to whole pixels; ``None`` for none.
+        scale: ``(low, high)`` scale range, ``None`` for 1.
+        shear: x-shear range in degrees (``d`` or ``(low, high)``), or four numbers adding a y range.
+        interpolation: ``"nearest"`` (default, as torchvision) or ``"bilinear"``.
+        fill: value outside the source image.
+
+    Example:
+        >>> t = RandomAffine(10, translate=(0.1, 0.1), scale=(0.9, 1.1), shear=10, generator=0)
+        >>> t.batch(np.zeros((4, 1, 28, 28), np.float32)).shape
+        (4, 1, 28, 28)
+    """
+
+    def __init__(self, degrees, translate=None, scale=None, shear=None, interpolation: str = "nearest",
+                 fill: float = 0, generator: SeedLike = None) -> None:
+        super().__init__(generator)
+        if degrees is None:
+            raise ValueError("RandomAffine: degrees is required (0 for no rotation)")
+        self.degrees = _range_of(degrees, "RandomAffine", "degrees")
+        if translate is not None and (len(translate) != 2 or not all(0 <= t <= 1 for t in translate)):
+            raise ValueError(f"RandomAffine: translate should be two fractions in [0, 1], got {translate!r}")
+        if scale is not None and (len(scale) != 2 or not 0 < scale[0] <= scale[1]):
+            raise ValueError(f"RandomAffine: scale should be (low, high) with 0 < low <= high, got {scale!r}")
+        if shear is not None and not isinstance(shear, int | float) and len(shear) == 4:
+            self.shear = (_range_of(shear[:2], "RandomAffine", "shear"), _range_of(shear[2:], "RandomAffine", "shear"))
+        elif shear is None or isinstance(shear, int | float) or len(shear) == 2:
+            self.shear = (_range_of(shear, "RandomAffine", "shear"), None)
+        else:
+            raise ValueError(f"RandomAffine: shear should be a number or 2 or 4 numbers, got {shear!r}")
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"RandomAffine: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
+        self.translate = None if translate is None else (float(translate[0]), float(translate[1]))
+        self.scale = None if scale is None else (float(scale[0]), float(scale[1]))
+        self.interpolation, self.fill = interpolation, fill
+
+    def get_params(self, n: int, size: tuple[int, int]) -> dict:
+        """The ``n`` samples' ``angle``, ``translate`` (tx, ty), ``scale`` and ``shear`` (φx, φy) arrays for images
+        of ``size = (h, w)``."""
+        rng, (h, w) = self.rng, size
+        angle = rng.uniform(*self.degrees, size=n)
+        tx = ty = np.zeros(n)
+        if self.translate is not None:
+            tx = np.rint(rng.uniform(-self.translate[0] * w, self.translate[0] * w, size=n))
+            ty = np.rint(rng.uniform(-self.translate[1] * h, self.translate[1] * h, size=n))
+        scale = np.ones(n) if self.scale is None else rng.uniform(*self.scale, size=n)
+        shx, shy = (np.zeros(n) if r is None else rng.uniform(*r, size=n) for r in self.shear)
+        return {"angle": angle, "translate": (tx, ty), "scale": scale, "shear": (shx, shy)}
+
+    def _forward(self, a):
+        _check_image(a, "RandomAffine")
+        h, w = a.shape[-2:]
+        inverse = inverse_affine_matrix((w / 2, h / 2), **self.get_params(a.shape[0], (h, w)))
+        return warp_affine(a, inverse, self.interpolation, self.fill)
 
 
 class Lambda:

@@ -6,7 +6,6 @@ blends), float tensors are taken to lie in [0, 1]; grey is ``0.2989 R + 0.587 G 
 """
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 from enum import Enum
@@ -359,16 +358,8 @@ def vflip(img):
 def _inverse_affine(center: Sequence[float], angle: float, translate: Sequence[float], scale: float,
                     shear: Sequence[float]) -> np.ndarray:
     """The 2x3 map from output to source coordinates of ``T(center + translate) R(angle) Sh(shear) S(scale)
-    T(-center)``: R·Sh has determinant 1, so its inverse is its adjugate."""
-    rot, sx, sy = math.radians(angle), math.radians(shear[0]), math.radians(shear[1])
-    a = math.cos(rot - sy) / math.cos(sy)
-    b = -math.cos(rot - sy) * math.tan(sx) / math.cos(sy) - math.sin(rot)
-    c = math.sin(rot - sy) / math.cos(sy)
-    d = -math.sin(rot - sy) * math.tan(sx) / math.cos(sy) + math.cos(rot)
-    inv = np.array([[d, -b], [-c, a]]) / scale
-    cx, cy = center
-    shift = np.array([cx, cy]) - inv @ np.array([cx + translate[0], cy + translate[1]])
-    return np.concatenate([inv, shift[:, None]], axis=1)
+    T(-center)`` (:func:`deepgrad.data.transforms.inverse_affine_matrix` for one image)."""
+    return _data_transforms.inverse_affine_matrix(center, angle, translate, scale, shear)[0]
 
 
 def _warp(img, matrix: np.ndarray, interpolation, fill, size: tuple[int, int] | None = None):

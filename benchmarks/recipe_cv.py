@@ -1,0 +1,276 @@
+"""Choosing the best MNIST recipe honestly: k-fold cross-validation on train + val only, then the chosen recipe
+on the test split, which the choice never saw.
+
+The pool is the bundled mnist-sample's train and val splits (5,000 + 1,000 = 6,000 digits, as ``deepgrad train``
+loads them); it is cut into ``--folds`` stratified folds (default 3, shuffled with seed 0). Each candidate in
+:data:`CANDIDATES` (architecture of :class:`~deepgrad.models.MnistCNN` + a ``deepgrad train`` recipe) is trained
+on all folds but one and scored on the one left out, plain and with test-time augmentation (the softmax averaged
+over the digit and its four one-pixel shifts). Candidates trained at several seeds are also scored as an ensemble
+(softmax of the members averaged). The test split is read only by ``final``.
+
+One training run per call, so that each run can be its own ``dgtest`` call:
+
+    python benchmarks/recipe_cv.py plan --out DIR          # prints one command per (candidate, fold[, seed])
+    python benchmarks/recipe_cv.py fold --candidate NAME --fold K --out DIR [--seed S]   # -> DIR/cv-NAME-fK-sS.json
+    python benchmarks/recipe_cv.py report --out DIR        # every fold, mean ± std, the choice, the final runs
+    python benchmarks/recipe_cv.py final --seed S --out DIR # deepgrad train --model mnist-cnn-best, timed, test split
+
+The choice rule, fixed before any run: the highest mean cross-validated accuracy among the candidates whose
+estimated time on the 6,000 digits (the folds' mean training time x 6000 / 4000, ensembles x members) is within
+``--budget`` seconds (default 270 s, leaving room under the 5-minute target for loading and evaluation).
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
+sys.path.insert(0, SRC)
+import deepgrad as dg  # noqa: E402, I001 - before NumPy (see deepgrad.parallel)
+import numpy as np  # noqa: E402
+from deepgrad import cli, data, train  # noqa: E402
+from deepgrad.models import MnistCNN, model_info  # noqa: E402
+
+TODAY = {"optimizer": "adam", "lr": 3e-3, "epochs": 15, "batch_size": 64, "weight_decay": 0.0, "augment": True,
+         "shift": 2, "cosine": True, "loss": "cross_entropy"}
+AFFINE = {"degrees": 10, "scale": [0.9, 1.1], "shear": 10}
+WIDE = {"channels": [32, 64], "hidden": 256, "dropout": 0.25}
+
+#: name -> {"arch": MnistCNN keyword arguments, "recipe": a deepgrad train recipe, "seeds": seeds trained per fold}
+CANDIDATES = {
+    "today": {"arch": {}, "recipe": TODAY, "seeds": [0]},
+    "affine-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0, 1, 2]},
+    "wide-shift-20": {"arch": WIDE, "recipe": {**TODAY, "epochs": 20}, "seeds": [0]},
+    "wide-affine-20": {"arch": WIDE, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0]},
+    "wide-affine-30": {"arch": WIDE, "recipe": {**TODAY, "epochs": 30, "affine": AFFINE}, "seeds": [0]},
+}
+#: the candidate the choice rule picked from the cross-validation (see docs/benchmarks.md); it is mnist-cnn-best
+CHOSEN = "today"
+TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+
+
+def pool(limit: int | None = None):
+    """train + val of mnist-sample: (X (N, 1, 28, 28) in [0, 1], y), the first ``limit`` digits if given."""
+    Xtr, ytr, _ = cli.load_arrays("mnist-sample", "train")
+    Xva, yva, _ = cli.load_arrays("mnist-sample", "val")
+    X, y = np.concatenate([Xtr, Xva]), np.concatenate([ytr, yva])
+    return (X[:limit], y[:limit]) if limit else (X, y)
+
+
+def fold_indices(y, folds: int, fold: int):
+    """(train, held-out) indices of fold ``fold`` of ``folds`` stratified folds (shuffled with seed 0)."""
+    if not 0 <= fold < folds:
+        raise ValueError(f"--fold must be in 0..{folds - 1}, got {fold}")
+    return list(data.StratifiedKFold(folds, shuffle=True, seed=0).split(len(y), y))[fold]
+
+
+def shifted(X, dy: int, dx: int, fill: float):
+    """``X`` (N, C, H, W) moved by ``dy`` rows and ``dx`` columns, the uncovered border set to ``fill``."""
+    out = np.full_like(X, fill)
+    h, w = X.shape[-2:]
+    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        X[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    return out
+
+
+def softmax(z):
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def train_once(arch: dict, recipe: dict, X, y, seed: int, epochs: int | None = None):
+    """Train MnistCNN(**arch) on (X, y) as ``deepgrad train`` trains a recipe; returns (model, normalise, seconds
+    per epoch)."""
+    dg.manual_seed(seed)
+    mean, std = float(X.mean()), float(X.std()) or 1.0
+
+    def norm(a):
+        return (a - mean) / std
+
+    epochs = epochs or recipe["epochs"]
+    model = MnistCNN(1, 10, **arch)
+    optimizer = cli.build_optimizer(recipe["optimizer"], model.parameters(), recipe["lr"], recipe)
+    scheduler = dg.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if recipe.get("cosine", True) \
+        else None
+    ds = data.ArrayDataset(norm(X), y, transform=cli.build_augment(recipe, background=norm(0.0)))
+    loader = data.DataLoader(ds, batch_size=recipe["batch_size"], shuffle=True, generator=seed)
+    trainer = train.Trainer(model, cli.build_loss(recipe.get("loss", "cross_entropy")), optimizer, metrics=[],
+                            scheduler=scheduler, progress=False)
+    history = trainer.fit(loader, epochs=epochs)
+    return model, norm, list(history["time"])
+
+
+@dg.no_grad()
+def logits_of(model, X, batch: int = 500):
+    model.eval()
+    return np.concatenate([model(dg.tensor(X[i:i + batch])).numpy() for i in range(0, len(X), batch)])
+
+
+def cmd_fold(args) -> int:
+    cand = CANDIDATES[args.candidate]
+    X, y = pool(args.limit)
+    tr, va = fold_indices(y, args.folds, args.fold)
+    t0 = time.perf_counter()
+    model, norm, epoch_s = train_once(cand["arch"], cand["recipe"], X[tr], y[tr], args.seed, args.epochs)
+    seconds = time.perf_counter() - t0
+    Xv = norm(X[va])
+    views = [logits_of(model, shifted(Xv, dy, dx, norm(0.0))) for dy, dx in TTA_SHIFTS]
+    res = {"candidate": args.candidate, "fold": args.fold, "folds": args.folds, "seed": args.seed,
+           "n_train": len(tr), "n_heldout": len(va), "epochs": len(epoch_s),
+           "accuracy": float((views[0].argmax(1) == y[va]).mean()),
+           "tta_accuracy": float((np.mean([softmax(v) for v in views], 0).argmax(1) == y[va]).mean()),
+           "train_seconds": seconds, "epoch_seconds": epoch_s, "threads": dg.get_num_threads(),
+           "load_average": os.getloadavg()[0], "arch": cand["arch"], "recipe": cand["recipe"]}
+    os.makedirs(args.out, exist_ok=True)
+    stem = os.path.join(args.out, f"cv-{args.candidate}-f{args.fold}-s{args.seed}")
+    np.savez(stem + ".npz", probs=softmax(views[0]), tta_probs=np.mean([softmax(v) for v in views], 0),
+             labels=y[va])
+    with open(stem + ".json", "w") as f:
+        json.dump(res, f, indent=1)
+    print(f"{args.candidate} fold {args.fold}/{args.folds} seed {args.seed}: {100 * res['accuracy']:.2f}% "
+          f"(TTA {100 * res['tta_accuracy']:.2f}%) on {len(va)} held-out digits, trained on {len(tr)} in "
+          f"{seconds:.0f} s ({len(epoch_s)} epochs, {dg.get_num_threads()} threads)", flush=True)
+    return 0
+
+
+def cmd_plan(args) -> int:
+    me = os.path.relpath(os.path.abspath(__file__))
+    first = [(name, cand["seeds"][0]) for name, cand in CANDIDATES.items()]  # every candidate once, then the
+    more = [(name, s) for name, cand in CANDIDATES.items() for s in cand["seeds"][1:]]  # ensembles' other seeds
+    for name, seed in first + more:
+        for k in range(args.folds):
+            print(f"dgtest python {me} fold --candidate {name} --fold {k} --seed {seed} --folds {args.folds} "
+                      f"--out {args.out}")
+    return 0
+
+
+def _mean_std(values) -> str:
+    v = 100 * np.asarray(values)
+    return f"{v.mean():.2f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.2f}"
+
+
+def cv_table(out: str, folds: int):
+    """Rows (name, per-fold accuracies, estimated seconds on 6,000 digits, members) of every complete candidate,
+    plain, with TTA, and as a seed ensemble where several seeds ran on every fold."""
+    runs = {}
+    for path in glob.glob(os.path.join(out, "cv-*.json")):
+        r = json.load(open(path))
+        if r["folds"] == folds:
+            runs[(r["candidate"], r["seed"], r["fold"])] = (r, path[:-5] + ".npz")
+    rows = []
+    for name in CANDIDATES:
+        seeds = sorted({s for (c, s, _) in runs if c == name})
+        complete = [s for s in seeds if all((name, s, k) in runs for k in range(folds))]
+        if not complete:
+            continue
+        s0 = complete[0]
+        est = np.mean([runs[(name, s0, k)][0]["train_seconds"] * 6000 / runs[(name, s0, k)][0]["n_train"]
+                       for k in range(folds)])
+        rows.append((name, [runs[(name, s0, k)][0]["accuracy"] for k in range(folds)], est, 1))
+        rows.append((name + " +TTA", [runs[(name, s0, k)][0]["tta_accuracy"] for k in range(folds)], est, 1))
+        if len(complete) >= 2:
+            m = len(complete)
+            for key, label in (("probs", ""), ("tta_probs", " +TTA")):
+                accs = []
+                for k in range(folds):
+                    parts = [np.load(runs[(name, s, k)][1]) for s in complete]
+                    accs.append(float((np.mean([p[key] for p in parts], 0).argmax(1) == parts[0]["labels"]).mean()))
+                rows.append((f"{name} x{m} ensemble{label}", accs, est * m, m))
+    return rows
+
+
+def cmd_report(args) -> int:
+    rows = cv_table(args.out, args.folds)
+    if rows:
+        print(f"{args.folds}-fold cross-validation on train + val (each run trains on all folds but one and scores "
+              f"the one left out); accuracy %, mean ± sample std over the folds; est. s: training seconds "
+              f"scaled to 6,000 digits")
+        print(f"{'candidate':34s} " + " ".join(f"{'fold ' + str(k):>7s}" for k in range(args.folds))
+              + f" {'mean ± std':>13s} {'est. s':>7s}")
+        for name, accs, est, _ in rows:
+            print(f"{name:34s} " + " ".join(f"{100 * a:7.2f}" for a in accs) + f" {_mean_std(accs):>13s} {est:7.0f}")
+        ok = [r for r in rows if r[2] <= args.budget]
+        if ok:
+            best = max(ok, key=lambda r: (np.mean(r[1]), -r[2]))
+            print(f"choice (highest mean within {args.budget:.0f} s estimated): {best[0]} "
+                  f"({_mean_std(best[1])} %)")
+    finals = sorted(glob.glob(os.path.join(args.out, "final-seed*.json")))
+    if finals:
+        fs = [json.load(open(p)) for p in finals]
+        print("final: deepgrad train --model mnist-cnn-best on train + val (6,000 digits), scored on the 1,000-digit "
+              "test split")
+        for r in fs:
+            print(f"  seed {r['seed']}: {100 * r['test_accuracy']:.2f}%  wall {r['wall']:.0f} s  "
+                  f"(load average {r['load_average']:.2f})")
+        walls = [r["wall"] for r in fs]
+        print(f"  mean ± std over {len(fs)} seeds: {_mean_std([r['test_accuracy'] for r in fs])} %; wall "
+              f"{min(walls):.0f}-{max(walls):.0f} s")
+    if not rows and not finals:
+        print(f"no runs in {args.out}")
+    return 0
+
+
+def cmd_final(args) -> int:
+    run = os.path.join(args.out, f"final-seed{args.seed}")
+    argv = [sys.executable, "-m", "deepgrad", "train", "--model", args.model, "--seed", str(args.seed), "--threads",
+            str(args.threads), "--quiet", "--out", run] + (["--epochs", str(args.epochs)] if args.epochs else [])
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(f"recipe_cv final: {' '.join(argv[2:])} failed:\n{proc.stderr}", file=sys.stderr)
+        return 1
+    res = json.load(open(os.path.join(run, "results.json")))
+    out = {"model": args.model, "seed": args.seed, "test_accuracy": res["test_accuracy"], "wall": wall,
+           "epochs": res["epochs_run"], "threads": args.threads, "load_average": load,
+           "recipe": model_info(args.model)["recipe"]}
+    with open(os.path.join(args.out, f"final-seed{args.seed}.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"{args.model} seed {args.seed}: test accuracy {100 * res['test_accuracy']:.2f}%, wall {wall:.0f} s")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--out", required=True, help="directory of the runs' JSON files")
+    common.add_argument("--folds", type=int, default=3, help="number of folds (default 3)")
+    common.add_argument("--threads", type=int, default=2, help="CPU threads per run (default 2)")
+    f = sub.add_parser("fold", parents=[common], help="train one candidate on one fold's training part")
+    f.add_argument("--candidate", required=True, choices=list(CANDIDATES))
+    f.add_argument("--fold", type=int, required=True)
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--epochs", type=int, help="override the recipe's epochs (for a quick check only)")
+    f.add_argument("--limit", type=int, help="use only the first N digits of the pool (for a quick check only)")
+    sub.add_parser("plan", parents=[common], help="print the fold commands, one dgtest call each")
+    r = sub.add_parser("report", parents=[common], help="aggregate the folds and the final runs")
+    r.add_argument("--budget", type=float, default=270.0, help="estimated seconds allowed per final run")
+    g = sub.add_parser("final", parents=[common], help="deepgrad train the chosen recipe once, timed, on test")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--model", default="mnist-cnn-best")
+    g.add_argument("--epochs", type=int, help="override the recipe's epochs (for a quick check only)")
+    return p
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    if args.folds < 2:
+        raise SystemExit(f"recipe_cv: --folds must be at least 2, got {args.folds}")
+    dg.set_num_threads(args.threads)
+    try:
+        return {"fold": cmd_fold, "plan": cmd_plan, "report": cmd_report, "final": cmd_final}[args.command](args)
+    except ValueError as e:
+        print(f"recipe_cv {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
