@@ -40,3 +40,25 @@ def test_every_plot_writes_a_png(tmp_path):
     for p in paths:
         assert _is_png(p), p
     assert sorted(f.name for f in tmp_path.iterdir()) == sorted(p.split("/")[-1] for p in paths)  # no temp files
+
+
+def test_gradient_norm_legend_names_each_layer_with_its_type_and_sizes():
+    net = dg.nn.Sequential(dg.nn.Conv2d(1, 16, 5), dg.nn.ReLU(), dg.nn.Flatten(), dg.nn.Linear(784, 256),
+                           dg.nn.BatchNorm1d(256))
+    mods = dict(net.named_modules())
+    assert plots._layer_label("0", mods["0"]) == "0: Conv2d(1→16, 5×5)"
+    assert plots._layer_label("3", mods["3"]) == "3: Linear(784→256)"
+    assert plots._layer_label("4", mods["4"]) == "4: BatchNorm1d"
+
+
+def test_image_grid_shared_scale_keeps_a_zero_image_blank(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg", force=True)
+    from matplotlib import image as mpimg
+
+    imgs = np.stack([np.linspace(-1, 1, 64).reshape(8, 8), np.zeros((8, 8)), 1e-9 * np.ones((8, 8))])
+    path = plots.image_grid(imgs, str(tmp_path / "g.png"), cmap="RdBu_r", shared=True)
+    ink = mpimg.imread(path)[..., :3].min(-1) < 0.7
+    # the two (near-)zero images are drawn in the map's middle colour (white for RdBu_r), not stretched to full
+    # scale: one panel of three has colour (each scaled on its own, the 1e-9 image would be solid red: 46 % ink)
+    assert 0.1 < ink.mean() < 0.3

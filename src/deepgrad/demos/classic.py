@@ -55,13 +55,14 @@ def mcculloch_pitts(out: str, fast: bool) -> dict:
             else:
                 ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", s=120, edgecolors="k", vmin=0, vmax=1)
                 _draw_line(ax, w, b, color="k")
-                ax.set_xlabel("x1")
-                ax.set_ylabel("x2")
+                ax.set_xlabel("x₁")
+                ax.set_ylabel("x₂")
                 ax.set_ylim(-0.5, 1.5)
                 ax.set_yticks([0, 1])
             ax.set_xlim(-0.5, 1.5)
             ax.set_xticks([0, 1])
-            ax.set_title(f"{name} (θ = {unit.threshold:g})")
+            ax.set_title(f"{name.replace('x1', 'x₁').replace('x2', 'x₂')} (θ = {unit.threshold:g})")
+        fig.get_layout_engine().set(wspace=0.06)  # a gap beside the NOT panel, which has no y ticks
         fig.suptitle("McCulloch-Pitts units: red = fires; the line is where Σ w·x = θ")
         save(fig, path)
 
@@ -70,7 +71,7 @@ def mcculloch_pitts(out: str, fast: bool) -> dict:
 
 
 def _perceptron_panel(ax, x, y, p, title) -> None:
-    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=25)
+    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", edgecolors="k", s=25 if len(x) > 20 else 120)
     w, b = p.hyperplane()
     if np.any(w != 0):
         lo, hi = x[:, 0].min() - 0.3, x[:, 0].max() + 0.3
@@ -101,13 +102,16 @@ def perceptron(out: str, fast: bool) -> dict:
 
     def draw(path):
         plt = pyplot()
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
         _perceptron_panel(axes[0], xs, ys, sep, f"separable: converged in {fit_sep.epochs} epochs")
         _perceptron_panel(axes[1], xx, yx, xor, f"XOR: not converged after {fit_xor.epochs} epochs")
         axes[2].plot(range(1, fit_sep.epochs + 1), fit_sep.errors, "o-", label="separable")
-        axes[2].plot(range(1, fit_xor.epochs + 1), fit_xor.errors, "s-", label="XOR")
+        axes[2].plot(range(1, fit_xor.epochs + 1), fit_xor.errors, "s-", ms=4, markevery=max(1, fit_xor.epochs // 20),
+                     label="XOR")
         axes[2].set_xlabel("epoch")
-        axes[2].set_ylabel("mistakes (= updates)")
+        axes[2].set_ylabel("mistakes (= updates) per epoch")
+        axes[2].yaxis.get_major_locator().set_params(integer=True)
+        axes[2].grid(alpha=0.3)
         axes[2].legend()
         save(fig, path)
 
@@ -189,7 +193,7 @@ def exercise(out: str, fast: bool) -> dict:
 
     def draw(path):
         plt = pyplot()
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
         axes[0].semilogy(np.arange(1, epochs + 1), costs)
         axes[0].set_xlabel("epoch")
         axes[0].set_ylabel("Σ ½(h − y)²")
@@ -277,10 +281,15 @@ def hinge_vs_softmax(out: str, fast: bool) -> dict:
         axes[0].bar(pos - 0.2, hinge, 0.4, label="multiclass SVM")
         axes[0].bar(pos + 0.2, ce, 0.4, label="cross-entropy")
         axes[0].set_xticks(pos, [f"{c} image" for c in classes])
+        axes[0].set_ylabel("loss (nats for cross-entropy)")
         axes[0].legend()
         axes[0].set_title("loss per image")
-        axes[1].bar(pos, probs[0], color=["tab:green", "tab:red", "tab:red"])
+        bars = axes[1].bar(pos, probs[0], color=["tab:green", "tab:red", "tab:red"])
+        axes[1].bar_label(bars, [f"{v:.2f}" for v in probs[0]], padding=2)
         axes[1].set_xticks(pos, classes)
+        axes[1].set_ylim(0, 1)
+        axes[1].set_xlabel("class (green: the true class)")
+        axes[1].set_ylabel("softmax probability")
         axes[1].set_title("softmax probabilities of the cat image")
         save(fig, path)
 
@@ -360,7 +369,7 @@ def softmax_gradient(out: str, fast: bool) -> dict:
         ax.bar(pos - 0.2, formula, 0.4, label="softmax − one-hot")
         ax.bar(pos + 0.2, auto, 0.4, label="autograd")
         ax.axhline(0, color="k", lw=0.5)
-        ax.set_xlabel("logit i")
+        ax.set_xlabel(f"logit i (target class {y})")
         ax.set_ylabel("∂L/∂ỹ_i")
         ax.legend()
         ax.set_title("gradient of the cross-entropy w.r.t. the logits")

@@ -151,8 +151,9 @@ def convolution(out: str, fast: bool) -> dict:
         np.stack([x[0, 0]] + filtered), p, titles=[f"digit {labels[0]}"] + names, ncols=5,
         title="the lectures' kernels (correlation, 'same' padding)"))
     figure(out, "correlation_vs_convolution.png", lambda p: plots.image_grid(
-        np.stack([sob_c, sob_v, sob_c - sob_v]), p, titles=["correlate(sobel x)", "convolve(sobel x)", "difference"],
-        cmap="RdBu_r", title="an antisymmetric kernel: convolution = −correlation"))
+        np.stack([sob_c, sob_v, sob_c + sob_v]), p,
+        titles=["correlate(sobel x)", "convolve(sobel x)", f"sum: max |·| = {np.abs(sob_c + sob_v).max():.1e}"],
+        cmap="RdBu_r", title="an antisymmetric kernel: convolution = −correlation", shared=True))
     return res
 
 
@@ -207,8 +208,9 @@ def receptive_field_demo(out: str, fast: bool) -> dict:
     lenet_rf = {r.name: r.receptive_field[0] for r in summary(get_model("lenet5")).rows if r.receptive_field}
     print(f"LeNet-5: {lenet_rf}")
     figure(out, "receptive_field.png", lambda p: plots.line_plot(
-        {"3×3 convs (+2 per layer)": rf_plain, "with a 2×2 pool after every 2nd conv": rf_pool}, p,
-        xlabel="layers", ylabel="receptive field (pixels)", title="receptive field growth"))
+        {"3×3 convs (+2 per layer)": rf_plain, "with a 2×2 pool after every 2nd conv": rf_pool}, p, x=depths,
+        xlabel="number of 3×3 conv layers", ylabel="receptive field (input pixels per side)",
+        title="receptive field growth"))
     return {"stack_rf": rf3, "single_rf": rf7, "stack_params": s3.total_params, "single_params": s7.total_params,
             "C": c, "rf_by_depth": rf_plain, "rf_by_depth_pooled": rf_pool, "lenet_rf": lenet_rf}
 
@@ -239,8 +241,8 @@ def adversarial(out: str, fast: bool) -> dict:
         plt = pyplot()
         fig, axes = plt.subplots(3, k, figsize=(1.4 * k, 4.6))
         for i in range(k):
-            for row, (img, title, cmap) in enumerate([(xt[i, 0], f"{clean_pred[i]}", "gray"),
-                                                       (adv[i, 0], f"→ {adv_pred[i]}", "gray"),
+            for row, (img, title, cmap) in enumerate([(xt[i, 0], f"label {yt[i]}, pred {clean_pred[i]}", "gray"),
+                                                       (adv[i, 0], f"pred {adv_pred[i]}", "gray"),
                                                        (sal[i], "saliency", "hot")]):
                 axes[row, i].imshow(img, cmap=cmap)
                 axes[row, i].set_title(title, fontsize=8)

@@ -84,18 +84,25 @@ def gnn(out: str, fast: bool) -> dict:
 
     def draw(path):
         plt = pyplot()
-        fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+        fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
         ei, y, lab = data.edge_index.numpy(), data.y.numpy(), data.train_mask.numpy()
         for a, b in ei.T:
             axes[0].plot(emb[[a, b], 0], emb[[a, b], 1], color="0.8", lw=0.5, zorder=0)
         axes[0].scatter(emb[:, 0], emb[:, 1], c=pred, cmap="coolwarm", s=60, edgecolors=np.where(pred == y, "k", "r"))
         axes[0].scatter(emb[lab, 0], emb[lab, 1], marker="*", s=250, c="gold", edgecolors="k", label="labelled")
-        axes[0].set_title("karate club: GCN hidden features (dims 0, 1), colour = predicted faction")
-        axes[0].legend()
+        cmap = plt.get_cmap("coolwarm")
+        for f, name in ((0, "predicted faction 0"), (1, "predicted faction 1")):
+            axes[0].scatter([], [], color=cmap(float(f)), s=60, edgecolors="k", label=name)
+        axes[0].scatter([], [], color="w", s=60, edgecolors="r", label="wrong prediction (red edge)")
+        axes[0].set_xlabel("GCN hidden feature 0")
+        axes[0].set_ylabel("GCN hidden feature 1")
+        axes[0].set_title("karate club: members in the GCN's hidden space")
+        axes[0].legend(fontsize=8, loc="upper right")
         for kind in res["karate"]:
             axes[1].plot(res["karate"][kind]["losses"], label=kind)
         axes[1].set_xlabel("epoch")
-        axes[1].set_ylabel("cross-entropy on the 4 labelled nodes")
+        axes[1].set_ylabel("cross-entropy on the 4 labelled nodes (nats)")
+        axes[1].set_title("training loss")
         axes[1].legend()
         save(fig, path)
 

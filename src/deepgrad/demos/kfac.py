@@ -60,17 +60,20 @@ def kfac(out: str, fast: bool) -> dict:
 
     def draw(path):
         plt = pyplot()
-        fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+        fig, axes = plt.subplots(2, 2, figsize=(12, 8), layout="constrained")
+        k = max(1, steps // 40)
         for r, kind in enumerate(res):
             for name, v in res[kind].items():
-                k = max(1, steps // 40)
                 sm = np.convolve(v["losses"], np.ones(k) / k, mode="valid")
-                axes[r, 0].semilogy(sm, label=name)
+                axes[r, 0].semilogy(np.arange(k, len(v["losses"]) + 1), sm, label=name)
                 axes[r, 1].semilogy(v["seconds"][k - 1:], sm, label=name)
             axes[r, 0].set_xlabel("step")
             axes[r, 1].set_xlabel("wall time (s)")
+            axes[r, 0].set_title(f"{kind.upper()}: loss against steps")
+            axes[r, 1].set_title(f"{kind.upper()}: loss against wall time")
             for a in axes[r]:
-                a.set_ylabel(f"{kind.upper()} training loss")
+                a.set_ylabel(f"training loss (mean of {k} steps)" if k > 1 else "training loss")
+                a.grid(alpha=0.3, which="both")
                 a.legend()
         save(fig, path)
 

@@ -69,13 +69,18 @@ def activations(out: str, fast: bool) -> dict:
 def _norms_plot(norms: dict, path: str) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
+    # relu and leaky_relu (slope 0.01) give nearly the same norms: distinct markers and dashes keep both visible
+    styles = dict(zip(_ACTS, [("o", "-"), ("s", "-"), ("^", "-"), ("v", "--"), ("D", "-"), ("x", ":")]))
     for act, ns in norms.items():
-        ax.semilogy(np.arange(1, len(ns) + 1), ns, "o-", label=act)
+        marker, ls = styles.get(act, ("o", "-"))
+        ax.semilogy(np.arange(1, len(ns) + 1), ns, marker=marker, ls=ls, ms=6 if marker in "^v" else 5,
+                    mfc="none" if act == "relu" else None, label=act)
     ax.set_xlabel("layer (1 = input side)")
     ax.set_ylabel("‖∂L/∂W‖ at initialisation")
     ax.set_title("gradient norm per layer, 10-layer MLP")
+    ax.set_xticks(range(1, max(len(ns) for ns in norms.values()) + 1))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, title="activation", title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save(fig, path)
 
 
@@ -123,8 +128,11 @@ def initialization(out: str, fast: bool) -> dict:
 
     def draw(path):
         series = {k: [min(v, 50.0) if math.isfinite(v) else 50.0 for v in c] for k, c in curves.items()}
-        plots.line_plot(series, path, xlabel="epoch", ylabel="training loss (clipped at 50)",
-                        title="initialisation schemes", logy=True)
+        plots.line_plot(series, path, xlabel="epoch (0 = before training)", ylabel="training loss (clipped at 50)",
+                        title="initialisation schemes", logy=True,
+                        # zeros, constant and large all end at ln 10: widths and dashes keep the three visible
+                        styles={"zeros": {"lw": 5, "alpha": 0.5}, "constant": {"lw": 2.5, "ls": "--"},
+                                "large": {"lw": 1.2, "ls": ":"}})
 
     result["figure"] = figure(out, "initialization.png", draw)
     return result
@@ -232,16 +240,18 @@ def optimizers(out: str, fast: bool) -> dict:
         fig, ax = plt.subplots(figsize=(7, 5.5))
         gx, gy = np.meshgrid(np.linspace(-2, 2, 300), np.linspace(-1, 3, 300))
         ax.contour(gx, gy, np.log10(_rosenbrock(np.stack([gx, gy])) + 1e-3), levels=25, cmap="gray", alpha=0.6)
-        for name, pts in paths.items():
+        # tab10 without its gray (the contours' colour), then black: nine paths, nine colours
+        colours = [c for c in plt.get_cmap("tab10").colors if c[0] != c[1] or c[1] != c[2]] + [(0.0, 0.0, 0.0)]
+        for (name, pts), colour in zip(paths.items(), colours):
             pts = pts[np.all(np.isfinite(pts), 1)]
-            ax.plot(pts[:, 0], pts[:, 1], "-", lw=1.2, label=f"{name} ({dist[name]:.2g})")
-        ax.plot([1], [1], "k*", ms=14)
-        ax.plot([-1.5], [2], "ko")
+            ax.plot(pts[:, 0], pts[:, 1], "-", lw=1.2, color=colour, label=f"{name} ({dist[name]:.2g})")
+        ax.plot([1], [1], "k*", ms=14, label="minimum (1, 1)")
+        ax.plot([-1.5], [2], "ko", label="start (−1.5, 2)")
         ax.set_xlim(-2, 2)
         ax.set_ylim(-1, 3)
         ax.set_xlabel("x₁")
         ax.set_ylabel("x₂")
-        ax.legend(fontsize=7, title="distance to (1, 1)", title_fontsize=7, loc="upper left",
+        ax.legend(fontsize=7, title="optimiser (final distance to (1, 1))", title_fontsize=7, loc="upper left",
                   bbox_to_anchor=(1.01, 1.0))  # beside the axes: the paths stay visible
         ax.set_title(f"Rosenbrock, {steps} steps from (−1.5, 2)")
         save(fig, path)
@@ -292,5 +302,6 @@ def batch_size(out: str, fast: bool) -> dict:
     table(["batch B", "lr", "lr / B", "final loss"], rows)
     result["rule"] = rule
     result["figure"] = figure(out, "batch_size.png", lambda path: plots.line_plot(
-        curves, path, xlabel="epoch − 1", ylabel="training loss", title="batch vs mini-batch vs stochastic"))
+        curves, path, xlabel="epoch", ylabel="training loss (mean over the epoch)",
+        title="batch vs mini-batch vs stochastic", x=np.arange(1, epochs + 1)))
     return result

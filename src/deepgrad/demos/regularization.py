@@ -87,13 +87,15 @@ def regularization(out: str, fast: bool) -> dict:
 
     def draw_curves(path):
         plt = pyplot()
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
         for name, h in curves.items():
             line, = axes[0].plot(np.arange(1, epochs + 1), h["val_loss"], label=name)
             axes[1].plot(np.arange(1, epochs + 1), h["loss"], color=line.get_color(), label=name)
         axes[0].axvline(stopped, color="k", ls=":", label="early stop")
         axes[0].set_title("validation loss")
+        axes[0].set_ylabel("cross-entropy (nats)")
         axes[1].set_title("training loss (with penalty)")
+        axes[1].set_ylabel("cross-entropy + penalty (nats)")
         axes[1].set_yscale("log")
         for ax in axes:
             ax.set_xlabel("epoch")
@@ -103,14 +105,17 @@ def regularization(out: str, fast: bool) -> dict:
 
     def draw_bv(path):
         plt = pyplot()
-        fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True, layout="constrained")
         for ax, (k, f) in zip(axes, bv["fits"].items()):
             ax.plot(bv["xt"], bv["yt"], "k--", lw=1, label="truth")
-            ax.plot(bv["xt"], f["curve"], "tab:red", label=f"degree {f['degree']}")
-            ax.scatter(bv["x"], bv["y"], s=18)
+            ax.plot(bv["xt"], f["curve"], "tab:red", label="least-squares polynomial")
+            ax.scatter(bv["x"], bv["y"], s=18, label="training points")
             ax.set_ylim(-2, 2)
-            ax.set_title(f"{k}: test MSE {f['test_mse']:.2f}")
-            ax.legend(fontsize=7)
+            ax.set_title(f"{k}, degree {f['degree']}: test MSE {f['test_mse']:.2f}")
+            ax.set_xlabel("x")
+        axes[0].set_ylabel("y")
+        # one legend below the panels: inside, it would hide points or the over-fit curve
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=8)
         save(fig, path)
 
     result["figures"] = {"curves": figure(out, "regularization_curves.png", draw_curves),

@@ -54,13 +54,13 @@ def dqn(out: str, fast: bool) -> dict:
         axes[0].plot(returns, lw=0.8, label="episode return")
         k = min(10, len(returns))
         axes[0].plot(range(k - 1, len(returns)), np.convolve(returns, np.ones(k) / k, mode="valid"), label="mean of 10")
-        axes[0].axhline(195, color="gray", ls="--", lw=0.8)
+        axes[0].axhline(195, color="gray", ls="--", lw=0.8, label="solved: mean of 10 ≥ 195")
         axes[0].set_xlabel("episode")
-        axes[0].set_ylabel("return")
+        axes[0].set_ylabel("return (steps balanced)")
         axes[0].legend()
         axes[1].semilogy(np.convolve(losses, np.ones(50) / 50, mode="valid") if len(losses) > 50 else losses)
         axes[1].set_xlabel("gradient step")
-        axes[1].set_ylabel("Huber TD loss (moving average)")
+        axes[1].set_ylabel("Huber TD loss (moving average of 50)")
         save(fig, path)
 
     return {"returns": returns, "mean_last10": last10, "best": float(max(returns)), "steps": step + 1,

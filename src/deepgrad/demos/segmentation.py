@@ -90,14 +90,17 @@ def segmentation(out: str, fast: bool) -> dict:
     def draw(p):
         plt = pyplot()
         k = 6
-        fig, axes = plt.subplots(3, k, figsize=(1.5 * k, 4.8))
+        fig, axes = plt.subplots(3, k, figsize=(1.5 * k, 5.2), layout="constrained")
         for i in range(k):
             for row, (img, cmap) in enumerate([(xv[i, 0], "gray"), (mv[i], "viridis"), (pred[i], "viridis")]):
                 axes[row, i].imshow(img, cmap=cmap, vmin=None if row == 0 else 0, vmax=None if row == 0 else 2)
                 axes[row, i].axis("off")
-        for row, name in enumerate(["image", "truth", "U-Net"]):
+        for row, name in enumerate(["image", "truth", "U-Net prediction"]):
             axes[row, 0].set_title(name, fontsize=8, loc="left")
-        fig.suptitle("background / disc / square")
+        cmap = plt.get_cmap("viridis")
+        fig.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=cmap(c / 2)) for c in range(len(CLASSES))],
+                   labels=list(CLASSES), loc="outside lower center", ncols=len(CLASSES), fontsize=8, frameon=False)
+        fig.suptitle(f"per-pixel classes (pixel accuracy {pixel_acc:.3f}, mean IoU {float(np.nanmean(ious)):.2f})")
         save(fig, p)
 
     figure(out, "segmentation.png", draw)

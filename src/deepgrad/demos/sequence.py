@@ -114,15 +114,17 @@ def rnn(out: str, fast: bool) -> dict:
         plt = pyplot()
         fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
         k = 10
+        colour = {}
         for name, hist in curves.items():
-            axes[0].plot(np.convolve(hist, np.ones(k) / k, mode="valid"), label=f"{name} (acc {acc[name]:.2f})")
+            line, = axes[0].plot(np.convolve(hist, np.ones(k) / k, mode="valid"), label=f"{name} (acc {acc[name]:.2f})")
+            colour[name] = line.get_color()
         axes[0].set_xlabel("iteration")
         axes[0].set_ylabel("MSE (moving average)")
         axes[0].set_title(f"recall the first of {steps} inputs")
         axes[0].legend()
         for name in curves:
-            axes[1].semilogy(grads_init[name], label=f"{name}, init")
-            axes[1].semilogy(grads_trained[name], "--", label=f"{name}, trained")
+            axes[1].semilogy(grads_init[name], color=colour[name], label=f"{name}, init")
+            axes[1].semilogy(grads_trained[name], "--", color=colour[name], label=f"{name}, trained")
         axes[1].set_xlabel("time step t")
         axes[1].set_ylabel("‖∂L/∂x_t‖")
         axes[1].set_title("gradient reaching step t from the loss at the end")

@@ -61,17 +61,18 @@ def template_matching(out: str, fast: bool) -> dict:
 
     def draw(path):
         plt = pyplot()
-        fig, axes = plt.subplots(1, 3, figsize=(13, 4.3))
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4.3), layout="constrained", width_ratios=[0.6, 1, 1])
         axes[0].imshow(template, cmap="gray")
-        axes[0].set_title(f"template (digit {y[target]})")
+        axes[0].set_title(f"template (digit {y[target]}, 28×28)")
         axes[1].imshow(scene, cmap="gray")
-        for (r, c), col, lab in ((found, "lime", "NCC"), (raw_found, "red", "plain correlation")):
+        for (r, c), col, lab in ((found, "lime", "best NCC match"), (raw_found, "red", "best plain correlation")):
             axes[1].add_patch(plt.Rectangle((c - 0.5, r - 0.5), 28, 28, fill=False, color=col, lw=2, label=lab))
-        axes[1].legend(loc="lower left", fontsize=8)
-        axes[1].set_title("scene")
+        # below the scene, so it hides none of its digits
+        axes[1].legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=2, fontsize=8, frameon=False)
+        axes[1].set_title(f"scene ({scene.shape[0]}×{scene.shape[1]})")
         m = axes[2].imshow(ncc.numpy(), cmap="coolwarm", vmin=-1, vmax=1)
-        fig.colorbar(m, ax=axes[2])
-        axes[2].set_title("normalised cross-correlation")
+        fig.colorbar(m, ax=axes[2], shrink=0.75, label="NCC score")
+        axes[2].set_title("normalised cross-correlation per position")
         for a in axes:
             a.axis("off")
         save(fig, path)

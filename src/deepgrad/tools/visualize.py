@@ -64,7 +64,8 @@ def first_layer_filters(model: Module, path: str | None = None, max_filters: int
     else:
         raise ValueError(f"first_layer_filters: cannot show a {w.ndim}-d weight as images (shape {w.shape})")
     if path is not None:
-        plots.image_grid(w, path, title=f"first-layer filters ({type(layer).__name__})", cmap="RdBu_r")
+        plots.image_grid(w, path, title=f"first-layer filters of {type(layer).__name__}{tuple(layer.weight.shape)}: "
+                                        "blue < 0 < red", cmap="RdBu_r")
     return w
 
 
@@ -97,7 +98,8 @@ def feature_maps(model: Module, x, layer: str | Sequence[str], path: str | None 
         a = maps[names[0]][0]
         if a.ndim == 3:
             plots.image_grid(a[:max_maps], path, titles=[f"{names[0]}[{c}]" for c in range(min(len(a), max_maps))],
-                             cmap="viridis", title=f"feature maps of {names[0]}")
+                             cmap="viridis",
+                             title=f"feature maps of {names[0]} {tuple(a.shape)}, each channel scaled to its range")
     return maps[names[0]] if isinstance(layer, str) else maps
 
 

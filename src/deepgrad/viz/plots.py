@@ -56,18 +56,25 @@ def _save(fig, path: str) -> str:
     return path
 
 
+def _integer_ticks(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def learning_curves(history, path: str, title: str | None = None) -> str:
     """Loss and every metric per epoch, training beside validation (``val_`` keys)."""
     plt = _plt()
     h = history.history if hasattr(history, "history") else history
     keys = [k for k in h if not k.startswith("val_") and k not in ("time", "lr")]
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.4), squeeze=False, layout="constrained")
     for ax, k in zip(axes[0], keys):
         epochs = np.arange(1, len(h[k]) + 1)
         ax.plot(epochs, h[k], "o-", label="train")
         if f"val_{k}" in h:
             ax.plot(epochs[: len(h[f"val_{k}"])], h[f"val_{k}"], "s-", label="validation")
         ax.set_xlabel("epoch")
+        _integer_ticks(ax.xaxis)
         ax.set_ylabel(k)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -77,20 +84,31 @@ def learning_curves(history, path: str, title: str | None = None) -> str:
 
 
 def line_plot(series: dict, path: str, xlabel: str = "step", ylabel: str = "", title: str = "", logy: bool = False,
-              x=None) -> str:
-    """Several named curves on one axis (e.g. the loss of several optimisers), against ``x`` (default 0, 1, ...)."""
+              x=None, styles: dict | None = None) -> str:
+    """Several named curves on one axis (e.g. the loss of several optimisers), against ``x`` (default 0, 1, ...).
+    Integer x values get integer ticks; more than four curves put the legend beside the axes, where it hides none.
+    ``styles`` maps a curve's name to extra ``Axes.plot`` keywords (``{"zeros": {"ls": "--", "lw": 3}}``), so that
+    curves lying on top of each other stay visible."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
+    xs_all = []
     for name, ys in series.items():
-        ax.plot(np.arange(len(ys)) if x is None else np.asarray(x)[: len(ys)], ys, "o-" if x is not None else "-",
-                label=name)
+        xs = np.arange(len(ys)) if x is None else np.asarray(x)[: len(ys)]
+        xs_all.append(xs)
+        kw = {"marker": "o" if x is not None else None, "ls": "-", **(styles or {}).get(name, {})}
+        ax.plot(xs, ys, label=name, **kw)
     if logy:
         ax.set_yscale("log")
+    if xs_all and all(np.issubdtype(np.asarray(v).dtype, np.integer) for v in xs_all):
+        _integer_ticks(ax.xaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if len(series) > 4:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    else:
+        ax.legend(fontsize=8)
     return _save(fig, path)
 
 
@@ -117,7 +135,8 @@ def decision_boundary(predict, X, y, path: str, title: str = "", resolution: int
 
 def surface(f_true, f_pred, path: str, extent=(-2, 2, -1, 3), resolution: int = 60, title: str = "",
             labels=("x₁", "x₂", "f(x₁, x₂)")) -> str:
-    """True and predicted regression surfaces z = f(x, y) side by side (functions of an (M, 2) array)."""
+    """True and predicted regression surfaces z = f(x, y) side by side (functions of an (M, 2) array); ``title``
+    goes above both."""
     plt = _plt()
     gx, gy = np.meshgrid(np.linspace(extent[0], extent[1], resolution), np.linspace(extent[2], extent[3], resolution))
     pts = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
@@ -128,7 +147,9 @@ def surface(f_true, f_pred, path: str, extent=(-2, 2, -1, 3), resolution: int = 
         ax.set_xlabel(labels[0])
         ax.set_ylabel(labels[1])
         ax.set_zlabel(labels[2])
-        ax.set_title(f"{name} {title}".strip())
+        ax.set_title(name)
+    if title:
+        fig.suptitle(title, y=1.03)  # above the 3-D panels' own titles
     return _save(fig, path)
 
 
@@ -152,8 +173,15 @@ def confusion_matrix(matrix, path: str, classes=None, title: str = "confusion ma
     return _save(fig, path)
 
 
-def image_grid(images, path: str, titles=None, ncols: int | None = None, cmap: str = "gray", title: str = "") -> str:
-    """Images (N, H, W) or (N, C, H, W) with C in {1, 3} in a grid, each min-max scaled."""
+_DIVERGING = {"RdBu", "RdBu_r", "coolwarm", "bwr", "seismic", "PiYG", "PRGn", "BrBG", "PuOr", "RdGy", "RdYlBu"}
+
+
+def image_grid(images, path: str, titles=None, ncols: int | None = None, cmap: str = "gray", title: str = "",
+               shared: bool = False) -> str:
+    """Images (N, H, W) or (N, C, H, W) with C in {1, 3} in a grid, each min-max scaled; with a diverging ``cmap``
+    (``RdBu_r``, ``coolwarm``, ...) each single-channel image is scaled by its largest |value| instead, so 0 is the
+    map's middle colour (weights and signed responses). ``shared=True`` scales all images by the same range, so
+    their values compare (an image of zeros stays blank)."""
     plt = _plt()
     a = _np(images).astype(np.float64)
     if a.ndim == 4:
@@ -161,17 +189,22 @@ def image_grid(images, path: str, titles=None, ncols: int | None = None, cmap: s
     n = a.shape[0]
     ncols = ncols or min(n, 8)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, 1.4 * nrows + (0.3 if title else 0)), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, 1.4 * nrows + (0.4 if title else 0)), squeeze=False,
+                             layout="constrained")
     for k, ax in enumerate(axes.ravel()):
         ax.axis("off")
         if k < n:
             img = a[k]
-            img = (img - img.min()) / (np.ptp(img) or 1.0)
-            ax.imshow(img, cmap=cmap if img.ndim == 2 else None)
+            ref = a if shared else img
+            if img.ndim == 2 and cmap in _DIVERGING:
+                ax.imshow(img / (np.abs(ref).max() or 1.0), cmap=cmap, vmin=-1.0, vmax=1.0)
+            else:
+                img = np.clip((img - ref.min()) / (np.ptp(ref) or 1.0), 0.0, 1.0)
+                ax.imshow(img, cmap=cmap if img.ndim == 2 else None, vmin=0.0, vmax=1.0)
             if titles is not None:
                 ax.set_title(str(titles[k]), fontsize=7)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10 if ncols <= 4 else 12)
     return _save(fig, path)
 
 
@@ -185,12 +218,27 @@ def first_layer_weights(weight, path: str, image_shape=None, max_units: int = 64
         side = int(math.isqrt(w.shape[1]))
         shape = image_shape or ((side, side) if side * side == w.shape[1] else (1, w.shape[1]))
         imgs = w[:max_units].reshape(-1, *shape)
-    return image_grid(imgs, path, cmap="RdBu_r", title="first-layer weights")
+    return image_grid(imgs, path, cmap="RdBu_r",
+                      title=f"first-layer weights {tuple(w.shape)}, first {len(imgs)}: blue < 0 < red, each scaled to "
+                            "its largest |w|")
+
+
+def _layer_label(name: str, module) -> str:
+    """``1: Linear(784→256)``, ``0: Conv2d(1→16, 5×5)``, ``3: BatchNorm2d``: the name, the type and its sizes."""
+    kind = type(module).__name__
+    if hasattr(module, "in_features") and hasattr(module, "out_features"):
+        kind += f"({module.in_features}→{module.out_features})"
+    elif hasattr(module, "in_channels") and hasattr(module, "out_channels"):
+        k = getattr(module, "kernel_size", None)
+        k = "×".join(map(str, k)) if isinstance(k, (tuple, list)) else k
+        kind += f"({module.in_channels}→{module.out_channels}" + (f", {k}" if k is not None else "") + ")"
+    return f"{name}: {kind}"
 
 
 def gradient_norms(health: list, path: str, model=None) -> str:
-    """Gradient norm of each layer over the training (from the health reports), on a log scale. With ``model``
-    each curve is labelled by the layer's name and type (``0: Linear``), else by its name alone."""
+    """Gradient norm of each layer's parameters over the training (from the health reports), on a log scale. With
+    ``model`` each curve is labelled by the layer's name, type and sizes (``1: Linear(784→256)``), else by its name
+    alone."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4))
     names = list(dict.fromkeys(n for r in health for n in r["grad_norms"]))
@@ -198,11 +246,12 @@ def gradient_norms(health: list, path: str, model=None) -> str:
     for n in names:
         xs = [r["epoch"] for r in health if n in r["grad_norms"]]
         ys = [max(r["grad_norms"][n], 1e-30) for r in health if n in r["grad_norms"]]
-        ax.plot(xs, ys, "o-", label=f"{n}: {type(modules[n]).__name__}" if n in modules else n)
+        ax.plot(xs, ys, "o-", label=_layer_label(n, modules[n]) if n in modules else n)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("‖∂L/∂W‖")
-    ax.set_title("gradient norm per layer")
+    _integer_ticks(ax.xaxis)
+    ax.set_ylabel("‖∂L/∂θ‖₂ of the layer's parameters")
+    ax.set_title("gradient norm per layer (first batch of each epoch)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, title="layer", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the curves
     return _save(fig, path)
