@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check, implementation
+from .optimizer import Optimizer, check, descent_gradient, implementation
 
 
 class Adadelta(Optimizer):
@@ -55,10 +55,7 @@ class Adadelta(Optimizer):
             state["square_avg"] = xp.zeros_like(x)
             state["acc_delta"] = xp.zeros_like(x)
         state["step"] += 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * x
+        g = descent_gradient(x, g, group)
         v, u = state["square_avg"], state["acc_delta"]
         v *= rho
         v += (1 - rho) * (g * g)

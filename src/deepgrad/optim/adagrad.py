@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check, implementation
+from .optimizer import Optimizer, check, descent_gradient, implementation
 
 
 class Adagrad(Optimizer):
@@ -44,10 +44,7 @@ class Adagrad(Optimizer):
             state["step"] = 0
             state["sum"] = xp.full_like(x, group["initial_accumulator_value"])
         state["step"] = t = state["step"] + 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * x
+        g = descent_gradient(x, g, group)
         s = state["sum"]
         s += g * g
         denom = xp.sqrt(s)

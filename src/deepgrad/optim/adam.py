@@ -5,7 +5,7 @@ import math
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check, implementation
+from .optimizer import Optimizer, check, descent_gradient, implementation
 
 
 class Adam(Optimizer):
@@ -50,7 +50,7 @@ class Adam(Optimizer):
         check(name, "weight_decay value", group["weight_decay"], group["weight_decay"] >= 0, ">= 0")
 
     def _update(self, p, g, state, group) -> None:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
         x = p._data
         xp = backend.array_module(x)
         if not state:
@@ -59,13 +59,7 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(x)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(x)
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                x *= 1 - lr * wd
-            else:
-                g = g + wd * x
+        g = descent_gradient(x, g, group)
         state["step"] = t = state["step"] + 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
         tmp = xp.multiply(g, 1 - b1)  # one scratch array for the whole update: 8 passes over the parameter, not 13

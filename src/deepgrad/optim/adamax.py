@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check, implementation
+from .optimizer import Optimizer, check, descent_gradient, implementation
 
 
 class Adamax(Optimizer):
@@ -46,10 +46,7 @@ class Adamax(Optimizer):
             state["exp_avg"] = xp.zeros_like(x)
             state["exp_inf"] = xp.zeros_like(x)
         state["step"] = t = state["step"] + 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * x
+        g = descent_gradient(x, g, group)
         m, u = state["exp_avg"], state["exp_inf"]
         m *= b1
         m += (1 - b1) * g

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check, implementation
+from .optimizer import Optimizer, check, descent_gradient, implementation
 
 
 class ASGD(Optimizer):
@@ -49,10 +49,7 @@ class ASGD(Optimizer):
             state["mu"] = 1.0
             state["ax"] = xp.zeros_like(x)
         state["step"] = t = state["step"] + 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * x
+        g = descent_gradient(x, g, group)
         eta = state["eta"]
         x *= 1 - lambd * eta
         x -= eta * g

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from .. import backend
 from .adamax import check_betas_eps_decay
-from .optimizer import Optimizer, check, implementation
+from .optimizer import Optimizer, check, descent_gradient, implementation
 
 
 class NAdam(Optimizer):
@@ -51,20 +51,14 @@ class NAdam(Optimizer):
     def _update(self, p, g, state, group) -> None:
         x = p._data
         xp = backend.array_module(x)
-        lr, (b1, b2), wd, psi = group["lr"], group["betas"], group["weight_decay"], group["momentum_decay"]
+        lr, (b1, b2), psi = group["lr"], group["betas"], group["momentum_decay"]
         if not state:
             state["step"] = 0
             state["mu_product"] = 1.0
             state["exp_avg"] = xp.zeros_like(x)
             state["exp_avg_sq"] = xp.zeros_like(x)
         state["step"] = t = state["step"] + 1
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                x *= 1 - lr * wd
-            else:
-                g = g + wd * x
+        g = descent_gradient(x, g, group)
         mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] = mu_product = state["mu_product"] * mu

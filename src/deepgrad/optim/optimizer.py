@@ -79,6 +79,23 @@ def implementation(name: str, **flags) -> dict[str, Any]:
     return flags
 
 
+def descent_gradient(x, g, group: dict[str, Any]):
+    """g ← −g under ``maximize``; then the weight decay λ: the L2 term g ← g + λx, or with
+    ``decoupled_weight_decay`` (AdamW's form) x ← x(1 − ηλ), applied to the array ``x`` in place.
+
+    The preamble of every optimiser's update; returns the gradient it goes on with (``g`` itself is not changed).
+    """
+    if group["maximize"]:
+        g = -g
+    wd = group["weight_decay"]
+    if wd != 0:
+        if group.get("decoupled_weight_decay"):
+            x *= 1 - group["lr"] * wd
+        else:
+            g = g + wd * x
+    return g
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` (a list of dicts, each with ``'params'`` and its hyper-parameters),
     ``defaults`` (the hyper-parameters a group gets when it does not name them) and ``state`` (a dict keyed by

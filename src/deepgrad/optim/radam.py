@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from .. import backend
 from .adamax import check_betas_eps_decay
-from .optimizer import Optimizer, implementation
+from .optimizer import Optimizer, descent_gradient, implementation
 
 
 class RAdam(Optimizer):
@@ -48,19 +48,13 @@ class RAdam(Optimizer):
     def _update(self, p, g, state, group) -> None:
         x = p._data
         xp = backend.array_module(x)
-        lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
+        lr, (b1, b2) = group["lr"], group["betas"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(x)
             state["exp_avg_sq"] = xp.zeros_like(x)
         state["step"] = t = state["step"] + 1
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                x *= 1 - lr * wd
-            else:
-                g = g + wd * x
+        g = descent_gradient(x, g, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= b1
         m += (1 - b1) * g

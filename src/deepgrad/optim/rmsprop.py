@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import backend
-from .optimizer import Optimizer, check, implementation
+from .optimizer import Optimizer, check, descent_gradient, implementation
 
 
 class RMSprop(Optimizer):
@@ -53,10 +53,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = xp.zeros_like(x)
         state["step"] += 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * x
+        g = descent_gradient(x, g, group)
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * (g * g)
