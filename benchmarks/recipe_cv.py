@@ -15,9 +15,10 @@ One training run per call, so that each run can be its own ``dgtest`` call:
     python benchmarks/recipe_cv.py report --out DIR        # every fold, mean ± std, the choice, the final runs
     python benchmarks/recipe_cv.py final --seed S --out DIR # deepgrad train --model mnist-cnn-best, timed, test split
 
-The choice rule, fixed before any run: the highest mean cross-validated accuracy among the candidates whose
-estimated time on the 6,000 digits (the folds' mean training time x 6000 / 4000, ensembles x members) is within
-``--budget`` seconds (default 270 s, leaving room under the 5-minute target for loading and evaluation).
+The choice rule, fixed before the candidates were compared: the highest mean cross-validated accuracy among the
+candidates whose estimated training time on the 6,000 digits (a fold's fastest epoch x epochs x 6000 / 4000, averaged
+over the folds; ensembles x members) is within ``--budget`` seconds (default 270 s, leaving room under the 5-minute
+target for loading and evaluation); the final wall time is then measured, under ``dgbench``, by ``final``.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ WIDE = {"channels": [32, 64], "hidden": 256, "dropout": 0.25}
 #: name -> {"arch": MnistCNN keyword arguments, "recipe": a deepgrad train recipe, "seeds": seeds trained per fold}
 CANDIDATES = {
     "today": {"arch": {}, "recipe": TODAY, "seeds": [0]},
-    "affine-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0, 1, 2]},
+    "affine-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0]},
     "wide-shift-20": {"arch": WIDE, "recipe": {**TODAY, "epochs": 20}, "seeds": [0]},
     "wide-affine-20": {"arch": WIDE, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0]},
     "wide-affine-30": {"arch": WIDE, "recipe": {**TODAY, "epochs": 30, "affine": AFFINE}, "seeds": [0]},
@@ -154,6 +155,12 @@ def _mean_std(values) -> str:
     return f"{v.mean():.2f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.2f}"
 
 
+def _estimate(run: dict) -> float:
+    """Training seconds of ``run``'s recipe on the 6,000 digits: its fastest epoch x epochs x 6000 / digits trained
+    on (the fastest epoch, because the folds run beside other jobs on a shared machine)."""
+    return min(run["epoch_seconds"]) * run["epochs"] * 6000 / run["n_train"]
+
+
 def cv_table(out: str, folds: int):
     """Rows (name, per-fold accuracies, estimated seconds on 6,000 digits, members) of every complete candidate,
     plain, with TTA, and as a seed ensemble where several seeds ran on every fold."""
@@ -169,8 +176,7 @@ def cv_table(out: str, folds: int):
         if not complete:
             continue
         s0 = complete[0]
-        est = np.mean([runs[(name, s0, k)][0]["train_seconds"] * 6000 / runs[(name, s0, k)][0]["n_train"]
-                       for k in range(folds)])
+        est = np.mean([_estimate(runs[(name, s0, k)][0]) for k in range(folds)])
         rows.append((name, [runs[(name, s0, k)][0]["accuracy"] for k in range(folds)], est, 1))
         rows.append((name + " +TTA", [runs[(name, s0, k)][0]["tta_accuracy"] for k in range(folds)], est, 1))
         if len(complete) >= 2:
@@ -188,7 +194,7 @@ def cmd_report(args) -> int:
     rows = cv_table(args.out, args.folds)
     if rows:
         print(f"{args.folds}-fold cross-validation on train + val (each run trains on all folds but one and scores "
-              f"the one left out); accuracy %, mean ± sample std over the folds; est. s: training seconds "
+              f"the one left out); accuracy %, mean ± sample std over the folds; est. s: fastest epoch x epochs, "
               f"scaled to 6,000 digits")
         print(f"{'candidate':34s} " + " ".join(f"{'fold ' + str(k):>7s}" for k in range(args.folds))
               + f" {'mean ± std':>13s} {'est. s':>7s}")
