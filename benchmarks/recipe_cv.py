@@ -48,11 +48,10 @@ CANDIDATES = {
     "affine-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0]},
     "wide-shift-20": {"arch": WIDE, "recipe": {**TODAY, "epochs": 20}, "seeds": [0]},
     "wide-affine-20": {"arch": WIDE, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0]},
-    "wide-affine-30": {"arch": WIDE, "recipe": {**TODAY, "epochs": 30, "affine": AFFINE}, "seeds": [0]},
 }
 #: the candidate the choice rule picked from the cross-validation (see docs/benchmarks.md); it is mnist-cnn-best
 CHOSEN = "today"
-TTA_SHIFTS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))
+TTA_SHIFTS = train.tta.ONE_PIXEL_SHIFTS
 
 
 def pool(limit: int | None = None):
@@ -68,15 +67,6 @@ def fold_indices(y, folds: int, fold: int):
     if not 0 <= fold < folds:
         raise ValueError(f"--fold must be in 0..{folds - 1}, got {fold}")
     return list(data.StratifiedKFold(folds, shuffle=True, seed=0).split(len(y), y))[fold]
-
-
-def shifted(X, dy: int, dx: int, fill: float):
-    """``X`` (N, C, H, W) moved by ``dy`` rows and ``dx`` columns, the uncovered border set to ``fill``."""
-    out = np.full_like(X, fill)
-    h, w = X.shape[-2:]
-    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        X[..., max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
-    return out
 
 
 def softmax(z):
@@ -120,17 +110,17 @@ def cmd_fold(args) -> int:
     model, norm, epoch_s = train_once(cand["arch"], cand["recipe"], X[tr], y[tr], args.seed, args.epochs)
     seconds = time.perf_counter() - t0
     Xv = norm(X[va])
-    views = [logits_of(model, shifted(Xv, dy, dx, norm(0.0))) for dy, dx in TTA_SHIFTS]
+    probs = softmax(logits_of(model, Xv))
+    tta_probs = np.exp(logits_of(train.ShiftTTA(model, TTA_SHIFTS, fill=norm(0.0)), Xv))
     res = {"candidate": args.candidate, "fold": args.fold, "folds": args.folds, "seed": args.seed,
            "n_train": len(tr), "n_heldout": len(va), "epochs": len(epoch_s),
-           "accuracy": float((views[0].argmax(1) == y[va]).mean()),
-           "tta_accuracy": float((np.mean([softmax(v) for v in views], 0).argmax(1) == y[va]).mean()),
+           "accuracy": float((probs.argmax(1) == y[va]).mean()),
+           "tta_accuracy": float((tta_probs.argmax(1) == y[va]).mean()),
            "train_seconds": seconds, "epoch_seconds": epoch_s, "threads": dg.get_num_threads(),
            "load_average": os.getloadavg()[0], "arch": cand["arch"], "recipe": cand["recipe"]}
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, f"cv-{args.candidate}-f{args.fold}-s{args.seed}")
-    np.savez(stem + ".npz", probs=softmax(views[0]), tta_probs=np.mean([softmax(v) for v in views], 0),
-             labels=y[va])
+    np.savez(stem + ".npz", probs=probs, tta_probs=tta_probs, labels=y[va])
     with open(stem + ".json", "w") as f:
         json.dump(res, f, indent=1)
     print(f"{args.candidate} fold {args.fold}/{args.folds} seed {args.seed}: {100 * res['accuracy']:.2f}% "

@@ -42,15 +42,6 @@ def test_pool_is_train_plus_val_and_folds_partition_it(cv):
         cv.fold_indices(y, 3, 3)
 
 
-def test_shifted_moves_and_fills(cv):
-    module = cv
-    x = np.arange(2 * 1 * 4 * 5, dtype=np.float32).reshape(2, 1, 4, 5)
-    out = module.shifted(x, 1, -2, -9.0)
-    np.testing.assert_array_equal(out[..., 1:, :3], x[..., :3, 2:])
-    assert (out[..., 0, :] == -9).all() and (out[..., 3:] == -9).all()
-    np.testing.assert_array_equal(module.shifted(x, 0, 0, 0.0), x)
-
-
 def test_fold_report_and_errors_on_tiny_runs(cv, tmp_path, capsys):
     out = str(tmp_path)
     for seed in (0, 1):

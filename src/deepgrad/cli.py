@@ -405,6 +405,8 @@ def _train(args, name, dataset, device, outdir: OutputDir, resume_from, saved, i
     config = {"model": name, "model_kwargs": model_kwargs, "dataset": dataset, "input_shape": list(Xtr.shape[1:]),
               "normalize": {"mean": mean, "std": std}, "classes": classes["classes"], "optimizer": opt_name,
               "lr": lr, "batch_size": batch_size, "epochs": epochs, "seed": seed}
+    if recipe.get("tta") and Xtr.ndim == 4:  # test-time shifts: the test split is scored by ShiftTTA
+        config["tta"] = {"shifts": [list(s) for s in train.tta.ONE_PIXEL_SHIFTS], "fill": norm(0.0)}
     monitor = "val_accuracy" if val_loader is not None else "loss"
     ckpt = train.ModelCheckpoint(out, monitor=monitor)
     callbacks = [ckpt, train.CSVLogger(os.path.join(out, "history.csv")),
@@ -443,16 +445,22 @@ def _train(args, name, dataset, device, outdir: OutputDir, resume_from, saved, i
         return 0
     if val_loader is not None and os.path.exists(ckpt.best_path):
         model.load_state_dict(dg.load(ckpt.best_path)["model"])
-    test = trainer.evaluate(test_loader)
+    test = plain = trainer.evaluate(test_loader)
+    if "tta" in config:
+        trainer.model = train.tta.ShiftTTA(model, **config["tta"])
+        test = trainer.evaluate(test_loader)
     elapsed = time.perf_counter() - t0
     results = {"test_loss": test["loss"], "test_accuracy": test["accuracy"], "seconds": elapsed,
                "epochs_run": len(history.epochs), "checkpoint": ckpt.best_path if val_loader is not None
                else ckpt.last_path}
+    if "tta" in config:
+        results["test_accuracy_without_tta"] = plain["accuracy"]
     if resumed:
         results["resumed"] = resumed
     _atomic_json(os.path.join(out, "results.json"), {**config, **results})
     _plots(out, trainer, model, test_loader, num_classes, args)
-    print(f"test accuracy {100 * test['accuracy']:.2f}%  (loss {test['loss']:.4f}, {elapsed:.0f} s); "
+    how = f", with test-time shifts; {100 * plain['accuracy']:.2f}% without" if "tta" in config else ""
+    print(f"test accuracy {100 * test['accuracy']:.2f}%  (loss {test['loss']:.4f}, {elapsed:.0f} s{how}); "
           f"checkpoint {results['checkpoint']}")
     return 0
 
@@ -554,6 +562,8 @@ def cmd_evaluate(args) -> int:
     from deepgrad.train import metrics as M
 
     model, config = load_checkpoint_model(args.checkpoint)
+    if config.get("tta"):  # scored as it was trained to be: averaged over the test-time shifts
+        model = train.tta.ShiftTTA(model, **config["tta"])
     dataset = _dataset_name(args.dataset) if args.dataset else config["dataset"]
     X, y, _ = load_arrays(dataset, args.split, args.data_dir, args.download)
     if list(X.shape[1:]) != list(config["input_shape"]):
@@ -568,7 +578,7 @@ def cmd_evaluate(args) -> int:
     p, r, f1 = M.precision_recall_f1(outputs, y, average="macro")
     res.update({"top5_accuracy": M.top_k_accuracy(outputs, y, 5) if outputs.shape[1] >= 5 else None,
                 "precision_macro": p, "recall_macro": r, "f1_macro": f1, "samples": len(y), "dataset": dataset,
-                "split": args.split})
+                "split": args.split, "test_time_shifts": bool(config.get("tta"))})
     if args.json:
         print(json.dumps(res, indent=1))
     else:
