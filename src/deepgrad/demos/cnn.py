@@ -175,8 +175,8 @@ def lenet(out: str, fast: bool) -> dict:
         first_layer_filters(net, f"{out}/filters.png")
         feature_maps(net, xt[:1], "c1", f"{out}/feature_maps_c1.png")
         feature_maps(net, xt[:1], "c3", f"{out}/feature_maps_c3.png", max_maps=16)
-        plots.line_plot({"loss (running mean)": smooth(losses)}, f"{out}/loss.png", xlabel="step",
-                        ylabel="cross-entropy", title="LeNet-5 training")
+        plots.line_plot({"loss (running mean of 20 steps)": smooth(losses)}, f"{out}/loss.png", xlabel="step",
+                        ylabel="cross-entropy (nats)", title=f"LeNet-5 training, Adam, batch {LENET_STEPS[fast][1]}")
         print(f"figures: {out}/filters.png, feature_maps_c1.png, feature_maps_c3.png, loss.png")
     return res
 
@@ -247,7 +247,7 @@ def adversarial(out: str, fast: bool) -> dict:
                 axes[row, i].imshow(img, cmap=cmap)
                 axes[row, i].set_title(title, fontsize=8)
                 axes[row, i].axis("off")
-        fig.suptitle("clean (prediction) / FGSM ε = 0.15 (prediction) / saliency |∂s_y/∂x|")
+        fig.suptitle("top: test digits; middle: FGSM x + 0.15·sign(∇ₓL); bottom: saliency |∂s_y/∂x|")
         save(fig, p)
 
     figure(out, "adversarial_examples.png", examples)

@@ -105,7 +105,7 @@ def ensemble(out: str, fast: bool) -> dict:
         axes[0].set_ylabel("test error (fraction misclassified)")
         axes[0].set_title(f"{members} independently trained MLPs and their ensembles")
         axes[0].legend(fontsize=8, loc="upper center", ncols=2)
-        axes[1].plot(np.convolve(lrs, np.ones(20) / 20, mode="valid"), lw=0.7, label="training loss")
+        axes[1].semilogy(np.convolve(lrs, np.ones(20) / 20, mode="valid"), lw=0.7, label="training loss")
         axes[1].set_xlabel("step of the snapshot run")
         axes[1].set_ylabel("training loss (moving average of 20 steps)")
         for i in range(members):

@@ -140,12 +140,13 @@ def vae(out: str, fast: bool) -> dict:
 
     def draw(path):
         plt = pyplot()
-        fig = plt.figure(figsize=(15, 6.5))
+        fig = plt.figure(figsize=(15, 6.5), layout="constrained")
         ax = fig.add_subplot(1, 3, 1)
         ax.plot(range(1, len(elbo) + 1), elbo, "o-")
         ax.set_xlabel("epoch")
         ax.set_ylabel("ELBO (nats / image)")
         ax.set_title("training ELBO (higher is better)")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax2 = fig.add_subplot(1, 3, 2)
         s = ax2.scatter(means[:, 0], means[:, 1], c=yt, cmap="tab10", s=6)

@@ -64,8 +64,8 @@ def first_layer_filters(model: Module, path: str | None = None, max_filters: int
     else:
         raise ValueError(f"first_layer_filters: cannot show a {w.ndim}-d weight as images (shape {w.shape})")
     if path is not None:
-        plots.image_grid(w, path, title=f"first-layer filters of {type(layer).__name__}{tuple(layer.weight.shape)}: "
-                                        "blue < 0 < red", cmap="RdBu_r")
+        plots.image_grid(w, path, title=f"first-layer filters ({type(layer).__name__} weight "
+                                        f"{tuple(layer.weight.shape)}): blue < 0 < red", cmap="RdBu_r")
     return w
 
 
