@@ -18,7 +18,7 @@ def _run(name, tmp_path, *figures):
 
 
 def test_registered():
-    assert {"rnn", "autoencoder", "vae", "gan", "dqn"} <= set(list_demos())
+    assert {"rnn", "autoencoder", "vae", "gan", "dqn", "reinforce"} <= set(list_demos())
 
 
 def test_rnn(tmp_path):
@@ -58,3 +58,15 @@ def test_dqn_mechanics(tmp_path):
     assert r["steps"] == 600 and r["train_steps"] == 400 and r["target_updates"] == 4
     assert r["buffer_size"] == 600 and abs(r["final_epsilon"] - 0.05) < 1e-9 and r["losses_finite"]
     assert len(r["returns"]) >= 5 and sum(r["returns"]) <= 600
+
+
+def test_reinforce_fast(tmp_path):
+    r = _run("reinforce", tmp_path, "reinforce.png")
+    assert r["seeds"] == [0] and r["backend"] in ("gymnasium", "deepgrad")
+    rf, a2c = r["REINFORCE"][0], r["A2C"][0]
+    assert rf["episodes"] == rf["updates"] == 40 and rf["steps"] == sum(rf["returns"])
+    assert rf["solved_at"] is None and a2c["solved_at"] is None  # 100 episodes are needed to judge
+    # REINFORCE's episodes already lengthen; A2C (8 environments, 5 steps per update) has made its updates
+    assert np.mean(rf["returns"][-10:]) > 1.5 * np.mean(rf["returns"][:10])
+    assert a2c["episodes"] >= 120 and a2c["steps"] == 8 * 5 * a2c["updates"]
+    assert all(np.isfinite(v).all() for v in a2c["losses"].values())

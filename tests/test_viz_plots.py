@@ -36,6 +36,8 @@ def test_every_plot_writes_a_png(tmp_path):
         plots.gradient_norms([{"epoch": 1, "grad_norms": {"0": 1.0, "2": 0.1}},
                               {"epoch": 2, "grad_norms": {"0": 0.5, "2": 0.05}}], str(tmp_path / "gn.png")),
         plots.line_plot({"sgd": [3, 2, 1], "adam": [3, 1, 0.5]}, str(tmp_path / "lines.png"), logy=True),
+        plots.episode_returns({"a": [10, 20, 200, 210], "b": [15, 30]}, str(tmp_path / "returns.png"), window=2,
+                              target=195, solved_at={"a": 4, "b": None}),
     ]
     for p in paths:
         assert _is_png(p), p

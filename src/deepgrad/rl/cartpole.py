@@ -8,7 +8,9 @@ m_p = 0.1, m_c = 1.0, M = m_c + m_p, l = 0.5 (half the pole's length), g = 9.8, 
     ẍ = temp − m_p l θ̈ cos θ / M
 
 integrated with explicit Euler (x ← x + τ ẋ, ẋ ← ẋ + τ ẍ, θ ← θ + τ θ̇, θ̇ ← θ̇ + τ θ̈). Reward +1 per step; the
-episode terminates when |θ| > 12° or |x| > 2.4 and is truncated after 500 steps (v1's time limit).
+episode terminates when |θ| > 12° or |x| > 2.4 and is truncated after 500 steps (v1's time limit; truncated is
+set at step 500 even when the pole falls on that step, as by gymnasium's ``TimeLimit``). Seeded alike, the two
+give bit-identical trajectories (tests/test_rl.py checks it when gymnasium is installed).
 """
 from __future__ import annotations
 
@@ -95,7 +97,7 @@ class CartPoleEnv:
         self.state = np.array([x, x_dot, theta, theta_dot])
         self.steps += 1
         terminated = bool(abs(x) > self.x_threshold or abs(theta) > self.theta_threshold_radians)
-        truncated = not terminated and self.steps >= self.max_episode_steps
+        truncated = self.steps >= self.max_episode_steps  # as gymnasium's TimeLimit: even on a termination
         return self.state.astype(np.float32), 1.0, terminated, truncated, {}
 
 

@@ -1,5 +1,5 @@
 """Training plots as PNG files (matplotlib, the ``viz`` extra): learning curves, decision boundaries, regression
-surfaces, confusion matrices, first-layer weights, gradient norms per layer.
+surfaces, confusion matrices, first-layer weights, gradient norms per layer, episode returns of RL agents.
 
 Every function takes an output ``path``, writes the figure there (creating the directory), closes it and returns
 the path; nothing is shown on screen, so they work on servers and in CI.
@@ -15,7 +15,7 @@ from ..backend import CPU, to_device
 from ..tensor import Tensor
 
 __all__ = ["available", "learning_curves", "decision_boundary", "surface", "confusion_matrix", "first_layer_weights",
-           "image_grid", "gradient_norms", "line_plot"]
+           "image_grid", "gradient_norms", "line_plot", "episode_returns"]
 
 
 def available() -> bool:
@@ -254,4 +254,34 @@ def gradient_norms(health: list, path: str, model=None) -> str:
     ax.set_title("gradient norm per layer (first batch of each epoch)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, title="layer", loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the curves
+    return _save(fig, path)
+
+
+def episode_returns(runs: dict, path: str, window: int = 100, target: float | None = None,
+                    solved_at: dict | None = None, title: str = "") -> str:
+    """Return of every episode (thin) and its moving mean over the last ``window`` episodes (thick; over all
+    episodes so far before the first ``window``), one colour per run
+    (``{name: returns}``); the ``target`` return as a dashed line and, from ``solved_at`` (``{name: episode}``), a
+    dotted mark where each run reached it. The legend sits below the axes, off the curves."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    solved_at = solved_at or {}
+    for i, (name, ret) in enumerate(runs.items()):
+        r = np.asarray(ret, np.float64)
+        color = f"C{i}"
+        episodes = np.arange(1, len(r) + 1)
+        ax.plot(episodes, r, color=color, lw=0.6, alpha=0.35, label=f"{name}: episode return")
+        c = np.concatenate([[0.0], np.cumsum(r)])
+        n = np.minimum(episodes, window)  # the first window-1 points average the episodes so far
+        ax.plot(episodes, (c[episodes] - c[episodes - n]) / n, color=color, lw=2,
+                label=f"{name}: mean of the last {window}")
+        if solved_at.get(name) is not None:
+            ax.axvline(solved_at[name], color=color, ls=":", lw=1.2, label=f"{name}: solved at episode {solved_at[name]}")
+    if target is not None:
+        ax.axhline(target, color="gray", ls="--", lw=1, label=f"target {target:g}")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("return (steps balanced)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     return _save(fig, path)
