@@ -291,3 +291,12 @@ def test_make_env_falls_back_without_gymnasium(monkeypatch):
     assert isinstance(env, CartPoleEnv)
     with pytest.raises(ValueError, match="only 'CartPole-v1' is built in"):
         make_env("Acrobot-v1")
+
+
+def test_agents_on_a_gpu_device(gpu):
+    """Observations, returns and actions follow the model to its device (CUDA, or the strict device in CI)."""
+    dg.manual_seed(0)
+    log = REINFORCE(ActorCritic(4, 2).to(gpu)).learn(CartPoleEnv(), max_episodes=3, seed=0)
+    assert len(log.returns) == 3 and all(np.isfinite(log.losses[k]).all() for k in ("policy", "value", "entropy"))
+    log = A2C(ActorCritic(4, 2).to(gpu), n_steps=4).learn([CartPoleEnv(), CartPoleEnv()], max_episodes=2, seed=0)
+    assert log.steps % 8 == 0 and np.isfinite(log.losses["value"]).all()

@@ -161,7 +161,7 @@ class _PolicyGradient:
         with no_grad():
             logits = self.model(self._obs(obs[None] if single else obs))[0]
             a = logits.argmax(-1) if deterministic else Categorical(logits=logits, validate_args=False).sample()
-        a = a.numpy()
+        a = a.cpu().numpy()
         return int(a[0]) if single else a
 
     def _step(self, actions, advantages: Tensor, returns: Tensor, values: Tensor, dist: Categorical,
