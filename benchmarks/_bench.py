@@ -96,6 +96,11 @@ def main(script: str, description: str, build_rows, extra_args=None) -> None:
         ratios = sorted(x / y for x, y in zip(ours, theirs)) if a is not None and b else []
         pairs = "  " + " ".join(f"{x / y:.2f}" for x, y in zip(ours, theirs)) if ratios else ""
         if ratios:
-            mid = len(ratios) // 2
-            pairs += f"  (median {(ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2):.2f})"
+            pairs += f"  (median {_median(ratios):.2f}; medians {_median(ours):.2f} vs {_median(theirs):.2f})"
         print(f"{n:{width}s} {a_s} {b_s} {r_s}{pairs}", flush=True)
+
+
+def _median(values) -> float:
+    v = sorted(values)
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2

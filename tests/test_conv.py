@@ -229,9 +229,11 @@ def test_blocks_and_threads_do_not_change_results(monkeypatch, xs, ws, kw):
     from deepgrad.ops import conv, cpu_kernels
 
     monkeypatch.setattr(cpu_kernels, "CONV_BLOCK_BYTES", 1 << 40)
+    monkeypatch.setattr(cpu_kernels, "CONV_BACKWARD_BLOCK_BYTES", 1 << 40)
     monkeypatch.setattr(parallel, "_threads", 1)
     whole = _conv_and_grads(xs, ws, kw)
     monkeypatch.setattr(cpu_kernels, "CONV_BLOCK_BYTES", 1)
+    monkeypatch.setattr(cpu_kernels, "CONV_BACKWARD_BLOCK_BYTES", 1)
     monkeypatch.setattr(parallel, "_threads", 3)
     blocks = _conv_and_grads(xs, ws, kw)
     for a, b in zip(whole, blocks):
@@ -250,6 +252,7 @@ def test_thread_count_gives_bit_identical_float32_results(monkeypatch):
     from deepgrad.ops import cpu_kernels
 
     monkeypatch.setattr(cpu_kernels, "CONV_BLOCK_BYTES", 1 << 12)  # many blocks, handed out in whatever order threads take them
+    monkeypatch.setattr(cpu_kernels, "CONV_BACKWARD_BLOCK_BYTES", 1 << 12)
     rng = np.random.default_rng(1)
     x = dg.tensor(rng.standard_normal((16, 3, 12, 12)).astype(np.float32), requires_grad=True)
     w = dg.tensor(rng.standard_normal((8, 3, 3, 3)).astype(np.float32), requires_grad=True)
@@ -274,6 +277,7 @@ def test_forward_and_backward_hold_at_most_a_block_of_columns(monkeypatch):
     from deepgrad.ops import cpu_kernels
 
     monkeypatch.setattr(cpu_kernels, "CONV_BLOCK_BYTES", 1 << 18)
+    monkeypatch.setattr(cpu_kernels, "CONV_BACKWARD_BLOCK_BYTES", 1 << 18)
     rng = np.random.default_rng(0)
     x = dg.tensor(rng.standard_normal((64, 8, 16, 16)).astype(np.float32), requires_grad=True)
     w = dg.tensor(rng.standard_normal((8, 8, 3, 3)).astype(np.float32), requires_grad=True)

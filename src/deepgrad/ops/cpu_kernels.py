@@ -6,9 +6,10 @@ computes (to float rounding: the tests run every registry case through both), on
 the other in one place (``deepgrad.backends.cpu.fast_kernels``). What makes them fast:
 
 * **Sample blocks.** A convolution is computed block by block over the batch, each block's columns sized to stay in
-  cache (:data:`CONV_BLOCK_BYTES`); blocks run in parallel on the threads of :mod:`deepgrad.parallel`, and the
-  backward rebuilds each block's columns instead of keeping the forward's, so a convolution never holds more than
-  one block of columns per thread. On a GPU one block spans the batch.
+  cache (:data:`CONV_BLOCK_BYTES`; :data:`CONV_BACKWARD_BLOCK_BYTES` for the backward's larger buffers); blocks run
+  in parallel on the threads of :mod:`deepgrad.parallel`, and the backward rebuilds each block's columns instead of
+  keeping the forward's, so a convolution never holds more than one block of columns per thread.
+  On a GPU one block spans the batch.
 * **Wide columns** (stride 1): each kernel offset's columns are one contiguous run of the flattened padded input.
 * **The row-separable input gradient** (stride 1): one GEMM against the gradient's row columns and one slice-add per
   outer kernel offset, instead of a col2im with one slice-add per kernel offset.
@@ -33,12 +34,18 @@ from ..parallel import parallel_for
 
 __all__ = ["pad_array", "fill_padding", "strided_view", "window_view", "sample_blocks", "conv_forward", "conv_backward",
            "max_pool_forward", "max_pool_winner_index", "max_pool_backward", "batch_norm_forward",
-           "batch_norm_backward", "CONV_BLOCK_BYTES", "POOL_BLOCK_BYTES"]
+           "batch_norm_backward", "CONV_BLOCK_BYTES", "CONV_BACKWARD_BLOCK_BYTES", "POOL_BLOCK_BYTES"]
 
 CONV_BLOCK_BYTES = 1 << 21
 """Column bytes per block of samples in a convolution: columns this size stay in L2/L3 while the copy that builds
 them and the GEMM that reads them run (for LeNet-sized layers that traffic, not the arithmetic, was the larger
 cost)."""
+
+CONV_BACKWARD_BLOCK_BYTES = 1 << 22
+"""Buffer bytes per block of samples in a convolution's backward (columns, gradient columns, the row plan's): one
+sample of ResNet-20's 16-channel layer already needs 1.2 MB, more than a core's L2, so blocks sized like the
+forward's held one sample each and the per-block Python work (about 25 NumPy calls, under the GIL) dominated.
+Measured, ResNet-20 step medians of 5 alternating runs: 306 ms with 4 MiB, 356 ms with 2 MiB."""
 
 POOL_BLOCK_BYTES = 1 << 18
 """Input bytes per block of samples in max pooling: a block and its gradient stay in L2 (measured best)."""
@@ -336,7 +343,7 @@ def conv_backward(x, w, gy, g, x_shape, w_shape, need_x: bool, need_w: bool, nee
     per = cout * m + (c * math.prod(g.kernel) * m if need_w or (need_x and rows is None) else 0)
     if rows is not None:
         per += rows.sample_elements()
-    blocks = sample_blocks(gy, n, per * gy.itemsize, CONV_BLOCK_BYTES)
+    blocks = sample_blocks(gy, n, per * gy.itemsize, CONV_BACKWARD_BLOCK_BYTES)
     dx = xp.empty(x_shape, dtype=xp.result_type(gy, w)) if need_x else None
     parts_w, parts_b = [None] * len(blocks), [None] * len(blocks)
 
