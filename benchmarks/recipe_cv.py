@@ -54,6 +54,13 @@ CHOSEN = "today"
 TTA_SHIFTS = train.tta.ONE_PIXEL_SHIFTS
 
 
+def chosen() -> tuple[dict, dict]:
+    """(arch, recipe) of :data:`CHOSEN`, a row of the report: a candidate, ``" +TTA"`` adding the ``tta`` key."""
+    name, _, extra = CHOSEN.partition(" +")
+    cand = CANDIDATES[name]
+    return cand["arch"], {**cand["recipe"], **({"tta": True} if extra == "TTA" else {})}
+
+
 def pool(limit: int | None = None):
     """train + val of mnist-sample: (X (N, 1, 28, 28) in [0, 1], y), the first ``limit`` digits if given."""
     Xtr, ytr, _ = cli.load_arrays("mnist-sample", "train")

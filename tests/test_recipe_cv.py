@@ -76,12 +76,12 @@ def test_plan_lists_every_fold_once(cv, capsys):
 
 def test_chosen_recipe_is_the_registered_mnist_cnn_best(cv):
     info = model_info("mnist-cnn-best")
-    chosen = cv.CANDIDATES[cv.CHOSEN]
-    assert {k: v for k, v in info["recipe"].items() if k != "train_on_val"} == chosen["recipe"]
+    arch, recipe = cv.chosen()
+    assert {k: v for k, v in info["recipe"].items() if k != "train_on_val"} == recipe
     assert info["recipe"]["train_on_val"]
     from deepgrad.models import MnistCNN, get_model
 
-    got, want = get_model("mnist-cnn-best"), MnistCNN(1, 10, **chosen["arch"])
+    got, want = get_model("mnist-cnn-best"), MnistCNN(1, 10, **arch)
     assert [tuple(p.shape) for p in got.parameters()] == [tuple(p.shape) for p in want.parameters()]
     assert repr(got) == repr(want)
 
