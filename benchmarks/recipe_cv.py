@@ -208,8 +208,11 @@ def cmd_report(args) -> int:
         print("final: deepgrad train --model mnist-cnn-best on train + val (6,000 digits), scored on the 1,000-digit "
               "test split")
         for r in fs:
-            print(f"  seed {r['seed']}: {100 * r['test_accuracy']:.2f}%  wall {r['wall']:.0f} s  "
-                  f"(load average {r['load_average']:.2f})")
+            run = json.load(open(os.path.join(args.out, f"final-seed{r['seed']}", "results.json")))
+            plain = run.get("test_accuracy_without_tta")
+            print(f"  seed {r['seed']}: {100 * r['test_accuracy']:.2f}%"
+                  + (f" ({100 * plain:.2f}% without test-time shifts)" if plain is not None else "")
+                  + f"  wall {r['wall']:.0f} s  (load average {r['load_average']:.2f} before)")
         walls = [r["wall"] for r in fs]
         print(f"  mean ± std over {len(fs)} seeds: {_mean_std([r['test_accuracy'] for r in fs])} %; wall "
               f"{min(walls):.0f}-{max(walls):.0f} s")

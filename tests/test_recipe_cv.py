@@ -59,6 +59,12 @@ def test_fold_report_and_errors_on_tiny_runs(cv, tmp_path, capsys):
     folds = [json.load(open(os.path.join(out, f"cv-today-f{k}-s0.json")))["accuracy"] for k in range(3)]
     row = next(line for line in text.splitlines() if line.startswith("today   "))
     assert row.split()[1:4] == [f"{100 * a:.2f}" for a in folds]
+    assert cv.main(["final", "--model", "logistic", "--epochs", "1", "--seed", "3", "--out", out]) == 0
+    final = json.load(open(os.path.join(out, "final-seed3.json")))
+    assert final["epochs"] == 1 and final["wall"] > 0 and 0.5 < final["test_accuracy"] <= 1
+    capsys.readouterr()
+    assert cv.main(["report", "--out", out]) == 0
+    assert f"seed 3: {100 * final['test_accuracy']:.2f}%" in capsys.readouterr().out
     assert cv.main(["fold", "--candidate", "today", "--fold", "3", "--out", out]) == 2
     assert "recipe_cv fold: error: --fold must be in 0..2, got 3" in capsys.readouterr().err
     with pytest.raises(SystemExit):
