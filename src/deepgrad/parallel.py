@@ -157,6 +157,8 @@ def matmul(a, b):
             return a @ b
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions differ ({a.shape[-1]} vs {b.shape[-2]})")
+    if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:  # a stack of rows times one matrix: one 2-d product
+        return matmul(a.reshape(-1, a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[-1])
     dot = np.dot if a.ndim == b.ndim == 2 else np.matmul  # dot: matmul holds the GIL around a transposed operand
     if not busy and _blas_spins_briefly():
         with blas_threads(_threads):

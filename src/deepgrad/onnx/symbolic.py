@@ -175,6 +175,30 @@ def _normalize(g, node, ins, metas, out):
     return g.node("Div", [xc, g.node("Sqrt", [g.node("Add", [var, g.const(node.eps, out[1])])])])
 
 
+@emits("_LayerNorm")
+def _layer_norm(g, node, ins, metas, out):
+    """x̂ γ + β, x̂ normalised over the last k axes (the fused layer norm), composed as :func:`_normalize`."""
+    nd = len(metas[0][0])
+    axes = list(range(nd - node.k, nd))
+    mean = _reduce(g, "ReduceMean", ins[0], axes, True, nd)
+    xc = g.node("Sub", [ins[0], mean])
+    var = _reduce(g, "ReduceMean", g.node("Mul", [xc, xc]), axes, True, nd)
+    y = g.node("Div", [xc, g.node("Sqrt", [g.node("Add", [var, g.const(node.eps, out[1])])])])
+    return g.node("Add", [g.node("Mul", [y, ins[1]]), ins[2]])
+
+
+@emits("_GeluTanh")
+def _gelu_tanh(g, node, ins, metas, out):
+    """½ x (1 + tanh(√(2/π)(x + 0.044715 x³))), composed from Mul, Add and Tanh."""
+    x, dt = ins[0], out[1]
+    from ..nn.functional.activation import _GELU_A, _GELU_C
+
+    cube = g.node("Mul", [g.node("Mul", [x, x]), x])
+    inner = g.node("Mul", [g.node("Add", [x, g.node("Mul", [cube, g.const(_GELU_A, dt)])]), g.const(_GELU_C, dt)])
+    y = g.node("Mul", [x, g.node("Add", [g.node("Tanh", [inner]), g.const(1.0, dt)])])
+    return g.node("Mul", [y, g.const(0.5, dt)])
+
+
 @emits("_BatchNorm")
 def _batch_norm_batch_stats(g, node, ins, metas, out):
     """Batch statistics (a batch norm without running statistics): normalise over (N, *spatial), then γ, β."""
