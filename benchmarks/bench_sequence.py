@@ -5,7 +5,9 @@
 (b) the same with a GRU;
 (c) a small GPT step: 4 layers, 4 heads, width 128, context 64, batch 32, vocabulary 65, AdamW;
 (d) with ``--memory``: the peak memory of an LSTM (batch 32, input 64, hidden 256) forward + backward over 250, 500
-    and 1,000 steps, as the growth of the process's peak resident set (MiB) during the step.
+    and 1,000 steps, as the growth of the process's peak resident set (MiB) during the step — all lengths in one
+    process, each measured over the previous one's peak, so a quick look only; benchmarks/bench_lstm_memory.py
+    measures one process per (library, length) and is the one the documented figures come from.
 
 Targets (issue 13): (a), (b), (c) ≤ 1.25× PyTorch; (d) linear in the length and ≤ 1.5× PyTorch's.
 Timings are the minimum over rounds in ms per step; the ratio columns are per pair of runs, then their median.
