@@ -23,9 +23,9 @@ def _add_at(xp, a, idx, v):
 
 def _add_rows(a, idx, v) -> None:
     """a[idx[k]] += v[k] for a 1-d non-negative ``idx`` on NumPy: the rows sorted by index (stably) and each run of
-    equal indices summed by one ``add.reduceat``, in the original order within the run (as ``add.at`` adds them).
-    ``np.add.at`` walks the rows one by one: 1.24 vs 0.18 ms for an embedding's (2048, 64) gradient into
-    (65, 64) (measured on the 2-core CPU)."""
+    equal indices summed by one ``add.reduceat`` (the same sums as ``add.at`` up to float rounding: ~4e-6 apart at
+    float32, 2048 rows). ``np.add.at`` walks the rows one by one: 1.24 vs 0.18 ms for an embedding's (2048, 64)
+    gradient into (65, 64) (measured on the 2-core CPU)."""
     order = np.argsort(idx, kind="stable")
     s = idx[order]
     starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
