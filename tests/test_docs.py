@@ -15,3 +15,9 @@ def test_mkdocs_build_strict(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (tmp_path / "site" / "index.html").is_file()
     assert (tmp_path / "site" / "api" / "optim" / "index.html").is_file()
+    # read offline: the pages load MathJax and its fonts from the site itself, and no web font
+    page = (tmp_path / "site" / "tutorials" / "optimisation" / "index.html").read_text(encoding="utf-8")
+    assert "javascripts/mathjax/tex-chtml.js" in page and "cdn.jsdelivr" not in page
+    assert "fonts.googleapis" not in page
+    assert (tmp_path / "site" / "javascripts" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2" /
+            "MathJax_Main-Regular.woff").is_file()
