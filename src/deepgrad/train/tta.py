@@ -42,18 +42,23 @@ class ShiftTTA(nn.Module):
         self.model, self.shifts, self.fill = model, shifts, float(fill)
         self.margin = max(max(abs(dy), abs(dx)) for dy, dx in shifts)
 
-    def shifted(self, x: Tensor, dy: int, dx: int) -> Tensor:
-        """``x`` (..., H, W) moved ``dy`` rows down and ``dx`` columns right, the border set to ``fill``."""
+    def _padded(self, x: Tensor) -> Tensor:
         if x.ndim < 3:
             raise ValueError(f"ShiftTTA: expected (N, C, H, W) images, got shape {tuple(x.shape)}")
-        m, (h, w) = self.margin, x.shape[-2:]
-        if m == 0:
-            return x
-        padded = pad(x, (m, m, m, m), value=self.fill)
+        m = self.margin
+        return pad(x, (m, m, m, m), value=self.fill) if m else x
+
+    def _window(self, padded: Tensor, dy: int, dx: int, h: int, w: int) -> Tensor:
+        m = self.margin
         return padded[..., m - dy: m - dy + h, m - dx: m - dx + w]
+
+    def shifted(self, x: Tensor, dy: int, dx: int) -> Tensor:
+        """``x`` (..., H, W) moved ``dy`` rows down and ``dx`` columns right, the border set to ``fill``."""
+        return self._window(self._padded(x), dy, dx, *x.shape[-2:])
 
     def forward(self, x: Tensor) -> Tensor:
         if self.training:
             return self.model(x)
-        views = [self.model(self.shifted(x, dy, dx)).log_softmax(1) for dy, dx in self.shifts]
+        padded, (h, w) = self._padded(x), x.shape[-2:]  # padded once, every shift a window of it
+        views = [self.model(self._window(padded, dy, dx, h, w)).log_softmax(1) for dy, dx in self.shifts]
         return logsumexp(stack(views), 0) - math.log(len(views))
