@@ -255,11 +255,9 @@ class RandomRotation(_RandomTransform):
     def __init__(self, degrees: float | tuple[float, float], interpolation: str = "bilinear", fill: float = 0,
                  generator: SeedLike = None) -> None:
         super().__init__(generator)
-        if isinstance(degrees, int | float):
-            if degrees < 0:
-                raise ValueError(f"RandomRotation: degrees must be non-negative when one number, got {degrees}")
-            degrees = (-degrees, degrees)
-        self.degrees = (float(degrees[0]), float(degrees[1]))
+        if degrees is None:
+            raise ValueError("RandomRotation: degrees is required, a number d for [-d, d] or (low, high)")
+        self.degrees = _range_of(degrees, "RandomRotation", "degrees")
         if interpolation not in ("bilinear", "nearest"):
             raise ValueError(f"RandomRotation: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
         self.interpolation, self.fill = interpolation, fill
