@@ -23,6 +23,7 @@ from .. import nn
 from ..autograd import no_grad
 from ..creation import tensor
 from ..distributions import Categorical
+from ..models.mlp import MLP
 from ..nn import functional as F
 from ..nn.utils import clip_grad_norm_
 from ..optim import Adam
@@ -33,15 +34,6 @@ from .functional import discounted_returns, generalized_advantage_estimate, norm
 __all__ = ["A2C", "REINFORCE", "ActorCritic", "TrainingLog", "solved_at"]
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
-
-
-def _mlp(sizes: list[int], activation: str) -> nn.Sequential:
-    layers: list = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(_ACTIVATIONS[activation]())
-    return nn.Sequential(*layers)
 
 
 class ActorCritic(nn.Module):
@@ -78,12 +70,12 @@ class ActorCritic(nn.Module):
         if shared:
             if len(sizes) < 2:
                 raise ValueError("ActorCritic: shared=True needs at least one hidden layer")
-            self.body = nn.Sequential(_mlp(sizes, activation), _ACTIVATIONS[activation]())
+            self.body = nn.Sequential(MLP(sizes, activation, flatten=False), _ACTIVATIONS[activation]())
             self.actor = nn.Linear(sizes[-1], self.n_actions)
             self.critic = nn.Linear(sizes[-1], 1)
         else:
-            self.actor = _mlp([*sizes, self.n_actions], activation)
-            self.critic = _mlp([*sizes, 1], activation)
+            self.actor = MLP([*sizes, self.n_actions], activation, flatten=False)
+            self.critic = MLP([*sizes, 1], activation, flatten=False)
 
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
         if obs.ndim != 2 or obs.shape[1] != self.n_observations:
