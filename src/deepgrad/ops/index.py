@@ -15,7 +15,10 @@ __all__ = ["getitem", "index_put", "index_select", "gather", "take_along_dim", "
 
 
 def _add_at(xp, a, idx, v):
-    if xp is np:
+    """a[idx] += v, repeated indices summed: rows of a 2-d ``v`` by sorted runs (:func:`_add_rows`), else add.at."""
+    if xp is np and isinstance(idx, np.ndarray) and idx.ndim == 1 and v.ndim == 2 and idx.size and idx.min() >= 0:
+        _add_rows(a, idx, v)
+    elif xp is np:
         np.add.at(a, idx, v)
     else:
         backend.gpu_extras().scatter_add(a, idx, v)
@@ -167,10 +170,7 @@ class IndexAdd(Function):
     def forward(self, src):
         xp = array_module(src)
         out = xp.zeros(self.shape, dtype=src.dtype)
-        if self.axis == 0 and xp is np and self.idx.ndim == 1 and src.ndim == 2 and self.idx.size and \
-                self.idx.min() >= 0:
-            _add_rows(out, self.idx, src)
-        elif self.axis == 0:
+        if self.axis == 0:
             _add_at(xp, out, self.idx, src)
         else:
             _add_at(xp, out, (slice(None),) * self.axis + (self.idx,), src)
