@@ -258,3 +258,49 @@ def test_bad_arguments_are_refused_in_one_sentence():
                          env={**os.environ, "DEEPGRAD_NUM_THREADS": "many"})
     assert "ignoring DEEPGRAD_NUM_THREADS='many'; expected a positive integer" in out.stderr
 
+
+
+@pytest.mark.parametrize("rows, row_size", [(0, 4), (1, 1), (5, 1 << 17), ((1 << 16) * 3 + 7, 1), (1000, 300)])
+def test_row_blocks_cover_every_row_once_in_blocks_of_the_shape(threads, rows, row_size):
+    threads(2)
+    seen, lock = [], threading.Lock()
+
+    def body(r):
+        with lock:
+            seen.append((r.start, r.stop))
+
+    parallel.row_blocks(rows, row_size, body, np.empty(1))
+    spans = sorted(seen)
+    assert spans[0][0] == 0 and spans[-1][1] == rows
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    per = max(1, parallel.BLOCK_ELEMENTS // row_size)
+    assert all(stop - start == per for start, stop in spans[:-1])  # cut from the shape alone
+    threads(1)
+    seen.clear()
+    parallel.row_blocks(rows, row_size, body, np.empty(1))
+    assert seen == [(0, rows)]  # one thread: one call
+
+
+def test_row_blocked_kernels_equal_on_one_and_two_threads(threads):
+    """GELU, layer norm and fused attention at sizes of several blocks: the same bits on 1 and 2 threads."""
+    import deepgrad.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 64, 512)).astype(np.float32)
+    w, b = rng.standard_normal(512).astype(np.float32), rng.standard_normal(512).astype(np.float32)
+    q, k, v = (rng.standard_normal((8, 4, 64, 32)).astype(np.float32) for _ in range(3))
+
+    def run():
+        leaves = [dg.tensor(a, requires_grad=True) for a in (x, w, b, q, k, v)]
+        X, W, B, Q, K, V = leaves
+        outs = [F.gelu(X, approximate="tanh"), F.layer_norm(X, (512,), W, B),
+                F.scaled_dot_product_attention(Q, K, V, is_causal=True)]
+        sum((o * o).sum() for o in outs).backward()
+        return [o.detach().numpy() for o in outs] + [t.grad.numpy() for t in leaves]
+
+    threads(1)
+    one = run()
+    threads(2)
+    two = run()
+    for a, c in zip(one, two):
+        np.testing.assert_array_equal(a, c)

@@ -31,7 +31,7 @@ import numpy as np
 
 from .backends.cpu import default_num_threads
 
-__all__ = ["get_num_threads", "set_num_threads", "parallel_for", "matmul", "blas_threads"]
+__all__ = ["get_num_threads", "set_num_threads", "parallel_for", "row_blocks", "matmul", "blas_threads"]
 
 
 _threads = default_num_threads()
@@ -138,6 +138,29 @@ def parallel_for(n: int, body) -> None:
         _pool_lock.release()
     if errors:
         raise errors[0]
+
+
+BLOCK_ELEMENTS = 1 << 16  # elements per block of a multi-pass elementwise kernel (see row_blocks)
+
+
+def row_blocks(rows: int, row_size: int, body, like=None) -> None:
+    """Call ``body(s)`` for slices ``s`` that cut range(rows) into blocks of about :data:`BLOCK_ELEMENTS` elements
+    (``row_size`` elements a row), on the op's threads (:func:`parallel_for`); one call ``body(slice(0, rows))``
+    where the op is small, runs on one thread, or ``like`` is not a NumPy array (CuPy: the GPU does the splitting).
+
+    For kernels that make several NumPy passes over rows that are independent of each other (an activation, a
+    softmax, a layer norm): each block's passes then run on one thread while its arrays stay in that core's cache,
+    and the blocks run two or more at a time. A block's rows are cut from the shapes alone, so the results are the
+    same on any number of threads. Measured on the 2-core CPU, GELU's forward at (32, 64, 512): 4.5 ms against
+    7.8 ms in one call; blocks much smaller than 2¹⁶ elements lose it again to the GIL handed between the
+    threads at every NumPy call (2¹³: 15 ms)."""
+    per = max(1, BLOCK_ELEMENTS // max(1, row_size))
+    parts = -(-rows // per)
+    if parts <= 1 or _threads <= 1 or (like is not None and like.__class__ is not np.ndarray) \
+            or getattr(_local, "busy", False):
+        body(slice(0, rows))
+        return
+    parallel_for(parts, lambda i: body(slice(i * per, min(rows, (i + 1) * per))))
 
 
 _SPLIT_MACS = 1 << 23  # multiply-adds per block below which a product is not worth splitting (~0.15 ms of work)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ... import ops
+from ... import ops, parallel
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...backend import array_module
@@ -100,21 +100,29 @@ class _GeluTanh(Function):
 
     (differentiating the reference instead when a graph of the backward pass is requested). Measured on the 2-core
     CPU at (32, 64, 512): forward + backward 3.4 ms against the composition's 9.3 ms (its 9 nodes and their
-    temporaries)."""
+    temporaries). Both passes run in blocks of rows on the op's threads (:func:`deepgrad.parallel.row_blocks`)."""
 
     saves_inputs = (0,)
 
     def forward(self, x):
         xp = array_module(x)
-        u = x * x
-        u *= _GELU_A * _GELU_C
-        u += _GELU_C
-        u *= x
-        self.th = xp.tanh(u, out=u)
-        y = u + 1.0
-        y *= x
-        y *= 0.5
-        return y
+        xf = xp.ascontiguousarray(x).reshape(-1)
+        y, th = xp.empty_like(xf), xp.empty_like(xf)
+
+        def block(r):
+            xs, u, ys = xf[r], th[r], y[r]
+            xp.multiply(xs, xs, out=u)
+            u *= _GELU_A * _GELU_C
+            u += _GELU_C
+            u *= xs
+            xp.tanh(u, out=u)
+            xp.add(u, 1.0, out=ys)
+            ys *= xs
+            ys *= 0.5
+
+        parallel.row_blocks(xf.size, 1, block, xf)
+        self.th = th
+        return y.reshape(x.shape)
 
     def backward(self, g):
         (x,) = self.inputs
@@ -123,18 +131,25 @@ class _GeluTanh(Function):
 
             return (autograd_grad([_gelu_tanh_reference(x)], [x], [g], create_graph=True)[0],)
         xp = array_module(g._data)
-        xd, th = x._data, self.th
-        d = xd * xd
-        d *= 3 * _GELU_A * _GELU_C
-        d += _GELU_C
-        d *= xd
-        s = th * th
-        xp.subtract(1.0, s, out=s)
-        d *= s
-        d += th
-        d += 1.0
-        d *= 0.5
-        d *= g._data
+        xd, gd = xp.ascontiguousarray(x._data).reshape(-1), xp.ascontiguousarray(g._data).reshape(-1)
+        th, d = self.th, xp.empty_like(self.th)
+
+        def block(r):
+            xs, ts, ds = xd[r], th[r], d[r]
+            s = ts * ts
+            xp.subtract(1.0, s, out=s)
+            xp.multiply(xs, xs, out=ds)
+            ds *= 3 * _GELU_A * _GELU_C
+            ds += _GELU_C
+            ds *= xs
+            ds *= s
+            ds += ts
+            ds += 1.0
+            ds *= 0.5
+            ds *= gd[r]
+
+        parallel.row_blocks(d.size, 1, block, d)
+        d = d.reshape(x.shape)
         return (Tensor._wrap(d),)
 
 

@@ -8,6 +8,7 @@ rounding).
 """
 from __future__ import annotations
 
+from ... import parallel
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...backend import array_module
@@ -163,7 +164,8 @@ class _LayerNorm(Function):
     """y = x̂ γ + β, x̂ = (x − μ) / √(σ² + ε) over the last k axes: :class:`_Normalize` and the affine map as one node
     on raw arrays (fewer passes and temporaries, no graph nodes between); saves x̂ and 1/σ. Backward:
     ∂γ = Σ g x̂, ∂β = Σ g (over the leading axes), ∂x = (1/σ)(ĝ − mean(ĝ) − x̂ mean(ĝ x̂)), ĝ = g γ; when a graph of
-    the backward pass is requested it differentiates the composition (:class:`_Normalize`, then γ, β)."""
+    the backward pass is requested it differentiates the composition (:class:`_Normalize`, then γ, β). Rows are
+    independent: both passes run in blocks of rows on the op's threads (:func:`deepgrad.parallel.row_blocks`)."""
 
     saves_inputs = (0, 1, 2)
 
@@ -172,17 +174,27 @@ class _LayerNorm(Function):
 
     def forward(self, x, w, b):
         xp = array_module(x)
-        axes = tuple(range(x.ndim - self.k, x.ndim))
-        xc = x - x.mean(axis=axes, keepdims=True)
-        var = xp.mean(xc * xc, axis=axes, keepdims=True)
-        var += self.eps
-        self.invstd = invstd = xp.sqrt(var, out=var)
-        xp.divide(1.0, invstd, out=invstd)
-        xc *= invstd
-        self.xhat = xc
-        y = xc * w
-        y += b
-        return y
+        d = w.size
+        x2 = xp.ascontiguousarray(x).reshape(-1, d)
+        w1, b1 = w.reshape(d), b.reshape(d)
+        rows = x2.shape[0]
+        xhat, invstd, y = xp.empty_like(x2), xp.empty((rows, 1), x.dtype), xp.empty_like(x2)
+
+        def block(r):
+            xc, inv, ys = xhat[r], invstd[r], y[r]
+            xp.subtract(x2[r], x2[r].mean(axis=1, keepdims=True), out=xc)
+            xp.multiply(xc, xc, out=ys)
+            xp.mean(ys, axis=1, keepdims=True, out=inv)
+            inv += self.eps
+            xp.sqrt(inv, out=inv)
+            xp.divide(1.0, inv, out=inv)
+            xc *= inv
+            xp.multiply(xc, w1, out=ys)
+            ys += b1
+
+        parallel.row_blocks(rows, d, block, x2)
+        self.xhat, self.invstd = xhat, invstd
+        return y.reshape(x.shape)
 
     def backward(self, g):
         x, w, b = self.inputs
@@ -195,18 +207,25 @@ class _LayerNorm(Function):
             got = iter(autograd_grad([y], wanted, [g], create_graph=True, allow_unused=True))
             return tuple(next(got) if need else None for need in self.needs_input_grad)
         xp = array_module(g._data)
-        gd, xhat = g._data, self.xhat
-        lead = tuple(range(gd.ndim - self.k))
+        xhat, invstd = self.xhat, self.invstd
+        gd = xp.ascontiguousarray(g._data).reshape(xhat.shape)
         need = self.needs_input_grad
-        gw = (gd * xhat).sum(axis=lead) if need[1] else None
-        gb = gd.sum(axis=lead) if need[2] else None
+        gw = (gd * xhat).sum(axis=0).reshape(w.shape) if need[1] else None
+        gb = gd.sum(axis=0).reshape(b.shape) if need[2] else None
         gx = None
         if need[0]:
-            gx = gd * w._data
-            m2 = xp.mean(gx * xhat, axis=axes, keepdims=True)
-            gx -= gx.mean(axis=axes, keepdims=True)
-            gx -= xhat * m2
-            gx *= self.invstd
+            gx, w1 = xp.empty_like(gd), w._data.reshape(-1)
+
+            def block(r):
+                gs, xs = gx[r], xhat[r]
+                xp.multiply(gd[r], w1, out=gs)
+                m2 = xp.mean(gs * xs, axis=1, keepdims=True)
+                gs -= gs.mean(axis=1, keepdims=True)
+                gs -= xs * m2
+                gs *= invstd[r]
+
+            parallel.row_blocks(gd.shape[0], gd.shape[1], block, gd)
+            gx = gx.reshape(x.shape)
         return tuple(None if a is None else Tensor._wrap(a) for a in (gx, gw, gb))
 
 
