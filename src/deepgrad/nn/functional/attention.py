@@ -68,40 +68,38 @@ class _SDPA(Function):
     def __init__(self, scale: float):
         self.scale = scale
 
-    def _batch(self, q, k, v, bias):
-        """(q, k, v, bias) with the leading axes flattened into one, or None where they differ (broadcasting)."""
+    @staticmethod
+    def _blocked(q, k, v, bias) -> bool:
+        """Whether q, k, v (and a bias) share their leading axes, so that blocks of the first one are independent
+        (the arrays are sliced as they are: a head split's strided views are not copied)."""
         lead = q.shape[:-2]
-        if k.shape[:-2] != lead or v.shape[:-2] != lead or (bias is not None and bias.shape[:-2] not in ((), lead)):
-            return None
-        b3 = None if bias is None else bias if bias.ndim == 2 else bias.reshape(-1, *bias.shape[-2:])
-        return (q.reshape(-1, *q.shape[-2:]), k.reshape(-1, *k.shape[-2:]), v.reshape(-1, *v.shape[-2:]), b3)
+        return bool(lead) and k.shape[:-2] == lead and v.shape[:-2] == lead and \
+            (bias is None or bias.ndim == 2 or bias.shape[:-2] == lead)
 
     def forward(self, q, k, v, bias=None):
         xp = array_module(q)
-        flat = self._batch(q, k, v, bias)
-        if flat is None:
+        if not self._blocked(q, k, v, bias):
             s = xp.matmul(q, k.swapaxes(-1, -2))
             s *= self.scale
             if bias is not None:
                 s = s + bias
             self.p = self._softmax(xp, s)
             return xp.matmul(self.p, v)
-        q3, k3, v3, b3 = flat
-        p = xp.empty((q3.shape[0], q3.shape[1], k3.shape[1]), xp.result_type(q, k))
-        out = xp.empty((q3.shape[0], q3.shape[1], v3.shape[2]), xp.result_type(p, v))
+        p = xp.empty((*q.shape[:-1], k.shape[-2]), xp.result_type(q, k))
+        out = xp.empty((*q.shape[:-1], v.shape[-1]), xp.result_type(p, v))
 
         def block(r):
             s = p[r]
-            xp.matmul(q3[r], k3[r].swapaxes(-1, -2), out=s)
+            xp.matmul(q[r], k[r].swapaxes(-1, -2), out=s)
             s *= self.scale
-            if b3 is not None:
-                s += b3 if b3.ndim == 2 else b3[r]
+            if bias is not None:
+                s += bias if bias.ndim == 2 else bias[r]
             self._softmax(xp, s)
-            xp.matmul(s, v3[r], out=out[r])
+            xp.matmul(s, v[r], out=out[r])
 
         parallel.row_blocks(p.shape[0], p[0].size, block, p)
-        self.p = p.reshape(*q.shape[:-1], k.shape[-2])
-        return out.reshape(*q.shape[:-1], v.shape[-1])
+        self.p = p
+        return out
 
     @staticmethod
     def _softmax(xp, s):
@@ -123,24 +121,20 @@ class _SDPA(Function):
         xp = array_module(g._data)
         p, go = self.p, g._data
         need = self.needs_input_grad
-        flat = self._batch(q._data, k._data, v._data, self.inputs[3]._data if len(need) > 3 else None)
-        if flat is None:
-            dq, dk, dv, dp = self._scores_backward(xp, p, go, q._data, k._data, v._data, need)
+        qd, kd, vd = q._data, k._data, v._data
+        if not self._blocked(qd, kd, vd, self.inputs[3]._data if len(need) > 3 else None):
+            dq, dk, dv, dp = self._scores_backward(xp, p, go, qd, kd, vd, need)
         else:
-            q3, k3, v3, _ = flat
-            p3, go3 = p.reshape(-1, *p.shape[-2:]), xp.ascontiguousarray(go).reshape(-1, *go.shape[-2:])
-            dq, dk, dv = (xp.empty_like(a) if want else None for a, want in zip((q3, k3, v3), need))
-            dp = xp.empty_like(p3)
+            dq, dk, dv = (xp.empty(a.shape, a.dtype) if want else None for a, want in zip((qd, kd, vd), need))
+            dp = xp.empty_like(p)
 
             def block(r):
-                parts = self._scores_backward(xp, p3[r], go3[r], q3[r], k3[r], v3[r], need)
+                parts = self._scores_backward(xp, p[r], go[r], qd[r], kd[r], vd[r], need)
                 for into, part in zip((dq, dk, dv, dp), parts):
                     if into is not None:
                         into[r] = part
 
-            parallel.row_blocks(p3.shape[0], p3[0].size, block, p3)
-            dq, dk, dv = (None if a is None else a.reshape(t.shape) for a, t in zip((dq, dk, dv), (q, k, v)))
-            dp = dp.reshape(p.shape)
+            parallel.row_blocks(p.shape[0], p[0].size, block, p)
         dbias = dp if len(need) > 3 and need[3] else None
         grads = [dq, dk, dv] + ([dbias] if len(need) > 3 else [])
         return tuple(None if a is None else Tensor._wrap(a) for a in grads)
