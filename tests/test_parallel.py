@@ -304,3 +304,9 @@ def test_row_blocked_kernels_equal_on_one_and_two_threads(threads):
     two = run()
     for a, c in zip(one, two):
         np.testing.assert_array_equal(a, c)
+
+
+def test_row_blocks_refuses_bad_sizes_in_one_sentence():
+    for rows, size in ((-1, 4), (3.0, 4), (3, -2)):
+        with pytest.raises(ValueError, match=r"^row_blocks: expected non-negative int rows and row_size, got "):
+            parallel.row_blocks(rows, size, lambda r: None)
