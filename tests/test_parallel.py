@@ -310,3 +310,26 @@ def test_row_blocks_refuses_bad_sizes_in_one_sentence():
     for rows, size in ((-1, 4), (3.0, 4), (3, -2)):
         with pytest.raises(ValueError, match=r"^row_blocks: expected non-negative int rows and row_size, got "):
             parallel.row_blocks(rows, size, lambda r: None)
+
+
+def test_row_blocked_kernels_match_numpy_formulas_over_several_blocks(threads):
+    """At sizes of several blocks, on 2 threads: GELU, layer norm and causal attention equal their NumPy formulas."""
+    import deepgrad.nn.functional as F
+
+    threads(2)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 64, 512))
+    w, b = rng.standard_normal(512), rng.standard_normal(512)
+    q, k, v = (rng.standard_normal((8, 4, 64, 16)) for _ in range(3))
+    c = np.sqrt(2 / np.pi)
+    gelu = 0.5 * x * (1 + np.tanh(c * (x + 0.044715 * x ** 3)))
+    np.testing.assert_allclose(F.gelu(dg.tensor(x), approximate="tanh").numpy(), gelu, rtol=1e-12, atol=1e-12)
+    mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    ln = (x - mu) / np.sqrt(var + 1e-5) * w + b
+    got = F.layer_norm(dg.tensor(x), (512,), dg.tensor(w), dg.tensor(b)).numpy()
+    np.testing.assert_allclose(got, ln, rtol=1e-10, atol=1e-10)
+    s = q @ k.swapaxes(-1, -2) / 4.0 + np.triu(np.full((64, 64), -np.inf), 1)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    got = F.scaled_dot_product_attention(dg.tensor(q), dg.tensor(k), dg.tensor(v), is_causal=True).numpy()
+    np.testing.assert_allclose(got, p @ v, rtol=1e-10, atol=1e-12)
