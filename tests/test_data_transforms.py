@@ -234,3 +234,78 @@ def test_random_affine_errors(kwargs, words):
 def test_random_affine_rejects_a_vector():
     with pytest.raises(ValueError, match="RandomAffine: expected an HW or CHW image"):
         RandomAffine(5, generator=0).batch(np.zeros((4, 7), np.float32))
+
+
+def test_remap_reads_the_given_points_and_refuses_bad_shapes():
+    a = np.arange(2 * 4 * 5, dtype=np.float32).reshape(2, 1, 4, 5)
+    i, j = np.meshgrid(np.arange(4, dtype=np.float32), np.arange(5, dtype=np.float32), indexing="ij")
+    rows, cols = np.stack([i, i]), np.stack([j, j])
+    np.testing.assert_array_equal(transforms.remap(a, rows, cols, "nearest"), a)
+    half = transforms.remap(a, rows, cols + 0.5, "bilinear", fill=0)  # halfway between neighbours
+    np.testing.assert_allclose(half[..., :-1], (a[..., :-1] + a[..., 1:]) / 2)
+    np.testing.assert_allclose(half[..., -1], a[..., -1] / 2)  # the right neighbour is outside: fill 0
+    far = transforms.remap(a, rows + 100, cols, "bilinear", fill=-3)
+    assert (far == -3).all()
+    with pytest.raises(ValueError, match=r"remap: row and col should both be \(N, OH, OW\)"):
+        transforms.remap(a, rows[:1], cols[:1])
+
+
+def test_blur_planes_is_the_separable_gaussian_with_reflected_borders():
+    g = transforms.gaussian_kernel1d(5, 1.3)
+    assert g.sum() == pytest.approx(1.0) and np.allclose(g, g[::-1]) and g.argmax() == 2
+    f = np.random.default_rng(0).random((2, 9, 11))
+    padded = np.pad(f, [(0, 0), (2, 2), (2, 2)], mode="reflect")
+    want = np.einsum("nij,i,j->n", np.lib.stride_tricks.sliding_window_view(padded, (5, 5), axis=(1, 2))
+                     .reshape(-1, 5, 5), g, g).reshape(2, 9, 11)
+    np.testing.assert_allclose(transforms.blur_planes(f, 5, 1.3), want, rtol=1e-12)
+    const = np.full((1, 6, 6), 2.5)
+    np.testing.assert_allclose(transforms.blur_planes(const, 9, 3.0), const)  # reflecting keeps a constant
+
+
+def test_elastic_transform_fields_per_sample_and_their_size():
+    t = transforms.ElasticTransform(alpha=68.0, sigma=4.0, generator=0)
+    d = t.get_params(400, (28, 28))
+    assert d.shape == (400, 28, 28, 2) and d.dtype == np.float32
+    # 34·(G_4 * u) pixels: u uniform in [-1, 1] has std 1/√3; the blur shrinks it about 1/(2√π σ) (about 0.07)
+    assert 1.2 < d.std() < 2.2 and abs(d.mean()) < 0.05
+    smooth = np.abs(np.diff(d, axis=2)).mean() / np.abs(d).mean()
+    assert smooth < 0.2  # neighbours move together: a smooth field, not pixel noise
+    assert len({f.tobytes() for f in d[:10]}) == 10  # one field per sample
+    none = transforms.ElasticTransform(alpha=0.0, sigma=4.0, generator=0)
+    x = np.random.default_rng(1).random((3, 2, 10, 12)).astype(np.float32)
+    np.testing.assert_allclose(none.batch(x), x, atol=1e-6)
+    out = transforms.ElasticTransform(68.0, 4.0, fill=0, generator=3).batch(x)
+    assert out.shape == x.shape and not np.allclose(out, x) and out.min() >= 0 and out.max() <= 1 + 1e-6
+    again = transforms.ElasticTransform(68.0, 4.0, fill=0, generator=3).batch(x)
+    np.testing.assert_array_equal(out, again)  # the same generator, the same fields
+    u8 = np.full((2, 12, 12), 90, np.uint8)
+    moved = transforms.ElasticTransform(20.0, 3.0, fill=90, generator=0).batch(u8)
+    assert moved.dtype == np.uint8 and (moved == 90).all()
+    assert transforms.ElasticTransform(generator=0)(x[0]).shape == x[0].shape
+
+
+def test_elastic_transform_moves_pixels_by_its_field():
+    t = transforms.ElasticTransform(alpha=30.0, sigma=3.0, interpolation="nearest", fill=-1, generator=7)
+    x = np.random.default_rng(2).random((2, 1, 16, 16)).astype(np.float32)
+    d = transforms.ElasticTransform(alpha=30.0, sigma=3.0, generator=7).get_params(2, (16, 16))
+    out = t.batch(x)
+    i, j = np.meshgrid(np.arange(16), np.arange(16), indexing="ij")
+    for n in range(2):
+        r, c = np.rint(i + d[n, ..., 1]).astype(int), np.rint(j + d[n, ..., 0]).astype(int)
+        inside = (r >= 0) & (r < 16) & (c >= 0) & (c < 16)
+        np.testing.assert_array_equal(out[n, 0][inside], x[n, 0][r[inside], c[inside]])
+        assert (out[n, 0][~inside] == -1).all()
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"alpha": -1.0}, "alpha should be a non-negative number or two"),
+    ({"sigma": (1.0, 2.0, 3.0)}, "sigma should be a non-negative number or two"),
+    ({"alpha": "big"}, "alpha should be"),
+    ({"interpolation": "bicubic"}, "interpolation must be 'bilinear' or 'nearest'"),
+])
+def test_elastic_transform_errors(kwargs, words):
+    with pytest.raises(ValueError, match="ElasticTransform") as e:
+        transforms.ElasticTransform(**kwargs)
+    assert words in str(e.value)
+    with pytest.raises(ValueError, match="ElasticTransform: expected an HW or CHW image"):
+        transforms.ElasticTransform(generator=0).batch(np.zeros((4, 7), np.float32))

@@ -105,3 +105,11 @@ def test_build_augment_shift_and_affine():
     np.testing.assert_allclose(both.batch(x), x, atol=1e-6)  # a blank image stays blank
     with pytest.raises(TypeError):
         cli.build_augment({"augment": True, "affine": {"degree": 10}})
+    three = cli.build_augment({"augment": True, "affine": {"degrees": 5}, "elastic": {"alpha": 68, "sigma": 4}},
+                              background=-0.4)
+    affine, elastic, move = three.transforms
+    assert isinstance(elastic, data.transforms.ElasticTransform) and elastic.alpha == (68.0, 68.0)
+    assert elastic.sigma == (4.0, 4.0) and elastic.interpolation == "bilinear" and elastic.fill == -0.4
+    np.testing.assert_allclose(three.batch(x), x, atol=1e-6)
+    alone = cli.build_augment({"augment": True, "elastic": {"alpha": 10, "sigma": 2}})
+    assert [type(t).__name__ for t in alone.transforms] == ["ElasticTransform", "RandomShift"]

@@ -116,6 +116,29 @@ def test_rotate_and_affine_on_tensors():
     assert np.abs(pil - ours)[3:-3, 3:-3].max() <= 1
 
 
+def test_elastic_transform_on_tensors_and_images():
+    square = rng.random((2, 9, 11)).astype(np.float32)
+    zero = dg.zeros(1, 9, 11, 2)
+    np.testing.assert_allclose(F.elastic_transform(dg.tensor(square), zero).numpy(), square, atol=1e-6)
+    # a displacement of 2/W in grid units is one pixel to the right: output (i, j) reads (i, j + 1)
+    right = np.zeros((1, 9, 11, 2), np.float32)
+    right[..., 0] = 2 / 11
+    moved = F.elastic_transform(dg.tensor(square), dg.tensor(right), InterpolationMode.NEAREST).numpy()
+    assert np.array_equal(moved[:, :, :-1], square[:, :, 1:]) and moved[:, :, -1].max() == 0
+    dg.manual_seed(0)
+    d = transforms.ElasticTransform.get_params([50.0, 50.0], [5.0, 5.0], [9, 11])
+    assert tuple(d.shape) == (1, 9, 11, 2)
+    t = transforms.ElasticTransform(alpha=40.0, sigma=4.0)
+    assert tuple(t(dg.tensor(square)).shape) == (2, 9, 11)
+    grey = Image.fromarray(rng.integers(0, 256, (12, 10)).astype(np.uint8))
+    out = t(grey)
+    assert out.size == grey.size and out.mode == "L"
+    with pytest.raises(ValueError, match=r"elastic_transform: displacement should be \(1, 9, 11, 2\)"):
+        F.elastic_transform(dg.tensor(square), dg.zeros(1, 5, 5, 2))
+    with pytest.raises(ValueError, match="ElasticTransform: sigma should be a non-negative number"):
+        transforms.ElasticTransform(sigma=-1)
+
+
 def test_grayscale_and_colour_adjustments():
     img, t = Image.fromarray(RGB), _chw(RGB).to(dg.float32) / 255
     assert transforms.Grayscale()(img).mode == "L" and transforms.Grayscale(3)(img).mode == "RGB"

@@ -117,20 +117,25 @@ def build_model(name: str, input_shape, num_classes: int):
 
 def build_augment(recipe: dict, background: float = 0.0):
     """The training augmentation of an image ``recipe`` (None without ``"augment"``): a random whole-pixel shift of
-    up to ``recipe["shift"]`` pixels (default 2), after, when the recipe has an ``"affine"`` entry (keyword
-    arguments of :class:`~deepgrad.data.transforms.RandomAffine`, e.g. ``{"degrees": 10, "scale": [0.9, 1.1]}``),
-    a random bilinear affine map per sample. With ``"affine"`` both fill uncovered pixels with ``background``
-    (the normalised value of a blank pixel); without it the shift fills with 0, as the recipes before it did."""
+    up to ``recipe["shift"]`` pixels (default 2), after, when the recipe has them, a random bilinear affine map per
+    sample (an ``"affine"`` entry: keyword arguments of :class:`~deepgrad.data.transforms.RandomAffine`, e.g.
+    ``{"degrees": 10, "scale": [0.9, 1.1]}``) and then a random elastic distortion per sample (an ``"elastic"``
+    entry: keyword arguments of :class:`~deepgrad.data.transforms.ElasticTransform`, e.g. ``{"alpha": 68,
+    "sigma": 4}``). With either, all fill uncovered pixels with ``background`` (the normalised value of a blank
+    pixel); with neither the shift fills with 0, as the recipes before them did."""
     from . import data
 
     if not recipe.get("augment"):
         return None
     shift = recipe.get("shift", 2)
-    affine = recipe.get("affine")
-    if affine is None:
+    warps = []
+    if recipe.get("affine") is not None:
+        warps.append(data.transforms.RandomAffine(**recipe["affine"], interpolation="bilinear", fill=background))
+    if recipe.get("elastic") is not None:
+        warps.append(data.transforms.ElasticTransform(**recipe["elastic"], interpolation="bilinear", fill=background))
+    if not warps:
         return data.transforms.RandomShift(shift)
-    return data.transforms.Compose([data.transforms.RandomAffine(**affine, interpolation="bilinear", fill=background),
-                                    data.transforms.RandomShift(shift, fill=background)])
+    return data.transforms.Compose([*warps, data.transforms.RandomShift(shift, fill=background)])
 
 
 def build_optimizer(name: str, params, lr: float, recipe: dict):

@@ -5,8 +5,9 @@ Layout rules:
 * :class:`ToTensor` takes NumPy/CuPy images as ``uint8`` ``HW`` or ``HWC`` (``batch``: ``NHW`` or ``NHWC``) and
   returns a float32 :class:`~deepgrad.Tensor` in ``CHW`` (``NCHW``), scaled to [0, 1] when the input is uint8.
 * The geometric transforms (:class:`RandomCrop`, :class:`RandomShift`, :class:`RandomHorizontalFlip`,
-  :class:`RandomRotation`) act on the last two axes, so they take ``HW`` or ``CHW`` samples (``NHW``/``NCHW``
-  batches), as arrays or Tensors, and return the same kind they were given.
+  :class:`RandomRotation`, :class:`RandomAffine`, :class:`ElasticTransform`) act on the last two axes, so they take
+  ``HW`` or ``CHW`` samples (``NHW``/``NCHW`` batches), as arrays or Tensors, and return the same kind they were
+  given.
 * :class:`Normalize` takes ``C...`` samples (``NC...`` batches), e.g. after ``ToTensor``.
 
 ``t(x)`` transforms one sample; ``t.batch(xs)`` transforms a stack along the first axis with independent random
@@ -26,8 +27,8 @@ from ..tensor import Tensor
 from ._random import SeedLike, current_rng, resolve_seed, rng_for
 
 __all__ = ["Transform", "Compose", "ToTensor", "Normalize", "RandomCrop", "RandomShift", "RandomHorizontalFlip",
-           "RandomRotation", "RandomAffine", "Lambda", "apply_batch", "rotate", "warp_affine",
-           "inverse_affine_matrix"]
+           "RandomRotation", "RandomAffine", "ElasticTransform", "Lambda", "apply_batch", "rotate", "warp_affine",
+           "remap", "blur_planes", "gaussian_kernel1d", "elastic_displacement", "inverse_affine_matrix"]
 
 
 def _unwrap(x):
@@ -298,6 +299,20 @@ def warp_affine(a, inverse, interpolation: str = "bilinear", fill: float = 0, si
     y = (xp.arange(oh, dtype=np.float32) + 0.5)[None, :, None]
     col = m[:, 0, 0, None, None] * x + m[:, 0, 1, None, None] * y + m[:, 0, 2, None, None] - 0.5
     row = m[:, 1, 0, None, None] * x + m[:, 1, 1, None, None] * y + m[:, 1, 2, None, None] - 0.5
+    return remap(a, row, col, interpolation, fill)
+
+
+def remap(a, row, col, interpolation: str = "bilinear", fill: float = 0):
+    """Resample each image of ``a`` (N, ..., H, W) at source points: output pixel ``(i, j)`` of image ``n`` takes
+    the value at ``(row[n, i, j], col[n, i, j])`` (N, OH, OW), in pixel coordinates where pixel ``(r, c)``'s centre
+    is the point ``(r, c)``, by ``"bilinear"`` or ``"nearest"`` interpolation; points outside read ``fill``.
+    Integer images are rounded and clipped back to their dtype."""
+    xp = backend.array_module(a)
+    n, (h, w) = a.shape[0], a.shape[-2:]
+    if row.shape != col.shape or row.ndim != 3 or row.shape[0] != n:
+        raise ValueError(f"remap: row and col should both be (N, OH, OW) with N = {n} images, got "
+                         f"{tuple(row.shape)} and {tuple(col.shape)}")
+    oh, ow = row.shape[1:]
     # clipping to one pixel outside keeps far points on fill
     src_i = xp.clip(row, -1, h).reshape(n, oh * ow)
     src_j = xp.clip(col, -1, w).reshape(n, oh * ow)
@@ -320,6 +335,94 @@ def warp_affine(a, inverse, interpolation: str = "bilinear", fill: float = 0, si
         if a.dtype.kind != "b":
             out = xp.clip(out, np.iinfo(a.dtype).min, np.iinfo(a.dtype).max)
     return out.astype(a.dtype, copy=False)
+
+
+def gaussian_kernel1d(size: int, sigma: float) -> np.ndarray:
+    """``g[k] ∝ exp(−x_k² / 2σ²)`` at ``x_k = k − (size − 1)/2``, summing to 1 (torchvision's blur kernel)."""
+    x = np.linspace(-(size - 1) / 2, (size - 1) / 2, size)
+    g = np.exp(-0.5 * (x / sigma) ** 2)
+    return g / g.sum()
+
+
+def blur_planes(f, size: int, sigma: float):
+    """``G_σ * f``: the separable Gaussian blur (``size`` taps, odd) of every plane of ``f`` (..., H, W), each
+    border reflected (without repeating the edge pixel)."""
+    xp = backend.array_module(f)
+    g = xp.asarray(gaussian_kernel1d(size, sigma), dtype=f.dtype)
+    r = size // 2
+    h, w = f.shape[-2:]
+    lead = [(0, 0)] * (f.ndim - 2)
+    x = xp.pad(f, lead + [(r, r), (0, 0)], mode="reflect")
+    f = sum(g[k] * x[..., k:k + h, :] for k in range(size))
+    x = xp.pad(f, lead + [(0, 0), (r, r)], mode="reflect")
+    return sum(g[k] * x[..., k:k + w] for k in range(size))
+
+
+class ElasticTransform(_RandomTransform):
+    """Elastic distortion (Simard, Steinkraus and Platt 2003), a new random field per sample: output pixel ``x``
+    reads the source at ``x + d(x)`` with ``d = (α/2)·(G_σ * u)``, ``u`` uniform in ``[−1, 1]`` per pixel and axis,
+    blurred by a Gaussian of ``σ`` pixels (``int(8σ + 1)`` taps, made odd, reflected at the border).
+
+    ``alpha`` and ``sigma`` mean what they mean in torchvision's ``ElasticTransform`` (its displacement, ``α/W ·
+    G_σ * u`` in grid units of half the width, is the same ``α/2 · G_σ * u`` pixels); Simard's setting for digits,
+    a ``34 · G_4 * u`` pixel field, is ``ElasticTransform(alpha=68, sigma=4)``.
+
+    Args:
+        alpha: strength, one number or ``(α_x, α_y)``; 0 for none.
+        sigma: smoothness in pixels, one number or ``(σ_x, σ_y)``; 0 leaves the field unblurred.
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        fill: value read outside the source image.
+        generator: seed source (see :func:`deepgrad.data.DataLoader`).
+
+    Example:
+        >>> t = ElasticTransform(alpha=68.0, sigma=4.0, generator=0)
+        >>> t.batch(np.zeros((4, 1, 28, 28), np.float32)).shape
+        (4, 1, 28, 28)
+    """
+
+    def __init__(self, alpha=50.0, sigma=5.0, interpolation: str = "bilinear", fill: float = 0,
+                 generator: SeedLike = None) -> None:
+        super().__init__(generator)
+        self.alpha = _pair_of(alpha, "alpha")
+        self.sigma = _pair_of(sigma, "sigma")
+        if interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"ElasticTransform: interpolation must be 'bilinear' or 'nearest', got "
+                             f"{interpolation!r}")
+        self.interpolation, self.fill = interpolation, fill
+
+    def get_params(self, n: int, size: tuple[int, int]) -> np.ndarray:
+        """The ``n`` samples' displacements ``(n, H, W, 2)`` in pixels (:func:`elastic_displacement`)."""
+        return elastic_displacement(self.rng, n, size, self.alpha, self.sigma)
+
+    def _forward(self, a):
+        _check_image(a, "ElasticTransform")
+        xp = backend.array_module(a)
+        n, (h, w) = a.shape[0], a.shape[-2:]
+        d = xp.asarray(self.get_params(n, (h, w)))
+        rows = xp.arange(h, dtype=np.float32)[None, :, None] + d[..., 1]
+        cols = xp.arange(w, dtype=np.float32)[None, None, :] + d[..., 0]
+        return remap(a, rows, cols, self.interpolation, self.fill)
+
+
+def elastic_displacement(rng: np.random.Generator, n: int, size: tuple[int, int], alpha: tuple[float, float],
+                         sigma: tuple[float, float]) -> np.ndarray:
+    """``n`` random fields ``(α/2)·(G_σ * u)`` of :class:`ElasticTransform` as ``(n, H, W, 2)`` float32 pixels,
+    ``[..., 0]`` along x (columns) and ``[..., 1]`` along y (rows), for images of ``size = (H, W)``."""
+    u = rng.uniform(-1, 1, size=(n, 2, *size)).astype(np.float32)
+    for axis, (a, s) in enumerate(zip(alpha, sigma)):
+        if s > 0:
+            taps = int(8 * s + 1)
+            u[:, axis] = blur_planes(u[:, axis], taps + 1 - taps % 2, s)
+        u[:, axis] *= a / 2
+    return np.moveaxis(u, 1, -1)
+
+
+def _pair_of(value, name: str) -> tuple[float, float]:
+    """ElasticTransform's ``alpha``/``sigma``: one non-negative number or two, as a pair of floats."""
+    pair = (value, value) if isinstance(value, int | float) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int | float) and v >= 0 for v in pair):
+        raise ValueError(f"ElasticTransform: {name} should be a non-negative number or two, got {value!r}")
+    return float(pair[0]), float(pair[1])
 
 
 def _range_of(value, who: str, name: str) -> tuple[float, float] | None:

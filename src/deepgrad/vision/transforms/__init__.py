@@ -25,6 +25,7 @@ import numpy as np
 
 from ... import backend
 from ...data import transforms as _data
+from ...tensor import Tensor
 from ...data._random import current_rng
 from . import functional
 from .functional import InterpolationMode
@@ -34,7 +35,7 @@ F = functional
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "ConvertImageDtype", "Normalize", "Resize",
            "CenterCrop", "Pad", "Lambda", "Grayscale", "RandomGrayscale", "RandomCrop", "RandomResizedCrop",
            "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "RandomAffine", "ColorJitter",
-           "RandomApply", "RandomChoice", "RandomOrder", "GaussianBlur", "RandomErasing", "InterpolationMode",
+           "RandomApply", "RandomChoice", "RandomOrder", "GaussianBlur", "ElasticTransform", "RandomErasing", "InterpolationMode",
            "functional", "array_equivalent"]
 
 
@@ -440,6 +441,30 @@ class GaussianBlur(_Repr):
     def __call__(self, img):
         s = self.get_params(*self.sigma)
         return F.gaussian_blur(img, list(self.kernel_size), [s, s])
+
+
+class ElasticTransform(_Repr):
+    """Elastic distortion: every pixel moved by ``α/2 · G_σ * u`` pixels, ``u`` uniform in ``[−1, 1]`` per pixel
+    and axis, blurred by a Gaussian of ``σ`` (:class:`deepgrad.data.transforms.ElasticTransform`, which draws a
+    field per sample of a whole stack)."""
+
+    def __init__(self, alpha=50.0, sigma=5.0, interpolation=InterpolationMode.BILINEAR, fill=0) -> None:
+        checked = _data.ElasticTransform(alpha, sigma, generator=0)  # one home for the argument rules
+        self.alpha, self.sigma = list(checked.alpha), list(checked.sigma)
+        self.interpolation, self.fill = F._mode(interpolation), fill
+
+    @staticmethod
+    def get_params(alpha, sigma, size) -> Tensor:
+        """A (1, H, W, 2) displacement for ``size = [H, W]``, in torchvision's units (half the width, half the
+        height)."""
+        h, w = size
+        d = _data.elastic_displacement(_rng(), 1, (h, w), tuple(alpha), tuple(sigma))
+        return Tensor._wrap(d * np.array([2 / w, 2 / h], np.float32))
+
+    def __call__(self, img):
+        _, h, w = F.get_dimensions(img)
+        return F.elastic_transform(img, self.get_params(self.alpha, self.sigma, [h, w]), self.interpolation,
+                                   self.fill)
 
 
 class RandomErasing(_Repr):

@@ -20,7 +20,7 @@ from .._pil import is_pil_image, pil_image
 __all__ = ["InterpolationMode", "to_tensor", "pil_to_tensor", "to_pil_image", "normalize", "resize", "crop",
            "center_crop", "resized_crop", "pad", "hflip", "vflip", "rotate", "affine", "rgb_to_grayscale",
            "to_grayscale", "adjust_brightness", "adjust_contrast", "adjust_saturation", "adjust_hue",
-           "get_image_size", "get_dimensions", "convert_image_dtype", "gaussian_blur", "erase"]
+           "get_image_size", "get_dimensions", "convert_image_dtype", "gaussian_blur", "elastic_transform", "erase"]
 
 
 class InterpolationMode(Enum):
@@ -372,16 +372,42 @@ def _warp(img, matrix: np.ndarray, interpolation, fill, size: tuple[int, int] | 
     if mode not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
         raise ValueError(f"rotate/affine: tensors support nearest and bilinear, got {mode.value!r}")
     a = _array(img, "affine")
-    fill = 0 if fill is None else fill
-    if not isinstance(fill, numbers.Number):
-        fill = list(fill)
-        if len(set(fill)) != 1:
-            raise ValueError("rotate/affine: a per-channel fill is supported for PIL images; for tensors give "
-                             "one number")
-        fill = fill[0]
+    fill = 0 if fill is None else _one_fill(fill, "rotate/affine")
     batch = a.reshape(-1, *a.shape[-2:])[:, None]
     out = _data_transforms.warp_affine(batch, matrix[None], mode.value, fill, size)
     return Tensor._wrap(out.reshape(*a.shape[:-2], *out.shape[-2:]))
+
+
+def elastic_transform(img, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    """Move every pixel by ``displacement`` (1, H, W, 2), torchvision's: ``[..., 0]`` along x in units of half the
+    width and ``[..., 1]`` along y in units of half the height (output pixel ``(i, j)`` reads the source at
+    ``(i + d_y·H/2, j + d_x·W/2)``); points outside read ``fill`` (default 0). PIL images go through byte Tensors."""
+    if is_pil_image(img):
+        return to_pil_image(elastic_transform(pil_to_tensor(img), displacement, interpolation, fill), img.mode)
+    mode = _mode(interpolation)
+    if mode not in (InterpolationMode.NEAREST, InterpolationMode.BILINEAR):
+        raise ValueError(f"elastic_transform: tensors support nearest and bilinear, got {mode.value!r}")
+    a = _array(img, "elastic_transform")
+    xp = backend.array_module(a)
+    h, w = a.shape[-2:]
+    d = displacement._data if isinstance(displacement, Tensor) else xp.asarray(displacement)
+    if tuple(d.shape) != (1, h, w, 2):
+        raise ValueError(f"elastic_transform: displacement should be (1, {h}, {w}, 2) for this image, got "
+                         f"{tuple(d.shape)}")
+    d = xp.asarray(d, dtype=np.float32)
+    rows = xp.arange(h, dtype=np.float32)[None, :, None] + d[..., 1] * (h / 2)
+    cols = xp.arange(w, dtype=np.float32)[None, None, :] + d[..., 0] * (w / 2)
+    planes = a.reshape(1, -1, h, w)
+    out = _data_transforms.remap(planes, rows, cols, mode.value, 0 if fill is None else _one_fill(fill, "elastic_transform"))
+    return Tensor._wrap(out.reshape(a.shape))
+
+
+def _one_fill(fill, who: str) -> float:
+    if isinstance(fill, numbers.Number):
+        return fill
+    if len(set(fill)) != 1:
+        raise ValueError(f"{who}: a per-channel fill is supported for PIL images; for tensors give one number")
+    return list(fill)[0]
 
 
 def _pil_fill(img, fill):
