@@ -42,6 +42,7 @@ TODAY = {"optimizer": "adam", "lr": 3e-3, "epochs": 15, "batch_size": 64, "weigh
 AFFINE = {"degrees": 10, "scale": [0.9, 1.1], "shear": 10}
 WIDE = {"channels": [32, 64], "hidden": 256, "dropout": 0.25}
 ELASTIC = {"alpha": 68, "sigma": 4}  # Simard et al. 2003's 34·G_4 * u pixel field, in torchvision's units
+MILD_ELASTIC = {"alpha": 34, "sigma": 4}  # half of it: about 0.85 px of displacement (std) instead of 1.7
 
 #: name -> {"arch": MnistCNN keyword arguments, "recipe": a deepgrad train recipe, "seeds": seeds trained per fold}
 CANDIDATES = {
@@ -52,6 +53,9 @@ CANDIDATES = {
     "elastic-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "elastic": ELASTIC}, "seeds": [0]},
     "affine-elastic-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE, "elastic": ELASTIC},
                           "seeds": [0]},
+    "affine-mild-elastic-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE,
+                                                      "elastic": MILD_ELASTIC}, "seeds": [0]},
+    "affine-30": {"arch": {}, "recipe": {**TODAY, "epochs": 30, "affine": AFFINE}, "seeds": [0]},
 }
 #: the candidate the choice rule picked from the cross-validation (see docs/benchmarks.md); it is mnist-cnn-best
 CHOSEN = "affine-20 +TTA"

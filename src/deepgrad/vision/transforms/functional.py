@@ -595,9 +595,7 @@ def adjust_hue(img, hue_factor: float):
 
 # ------------------------------------------------------------------------------------------------ filters
 def _gaussian_kernel(size: int, sigma: float) -> np.ndarray:
-    x = np.linspace(-(size - 1) / 2, (size - 1) / 2, size)
-    w = np.exp(-0.5 * (x / sigma) ** 2)
-    return (w / w.sum()).astype(np.float32)
+    return _data_transforms.gaussian_kernel1d(size, sigma).astype(np.float32)
 
 
 def gaussian_blur(img, kernel_size, sigma=None):
