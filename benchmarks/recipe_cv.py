@@ -14,6 +14,7 @@ One training run per call, so that each run can be its own ``dgtest`` call:
     python benchmarks/recipe_cv.py fold --candidate NAME --fold K --out DIR [--seed S]   # -> DIR/cv-NAME-fK-sS.json
     python benchmarks/recipe_cv.py report --out DIR        # every fold, mean ± std, the choice, the final runs
     python benchmarks/recipe_cv.py final --seed S --out DIR # deepgrad train --model mnist-cnn-best, timed, test split
+    python benchmarks/recipe_cv.py ensemble --seeds S T --out DIR  # deepgrad evaluate of final runs together
 
 The choice rule, fixed before the candidates were compared: the highest mean cross-validated accuracy among the
 candidates whose estimated training time on the 6,000 digits (a fold's fastest epoch x epochs x 6000 / 4000, averaged
@@ -47,7 +48,7 @@ MILD_ELASTIC = {"alpha": 34, "sigma": 4}  # half of it: about 0.85 px of displac
 #: name -> {"arch": MnistCNN keyword arguments, "recipe": a deepgrad train recipe, "seeds": seeds trained per fold}
 CANDIDATES = {
     "today": {"arch": {}, "recipe": TODAY, "seeds": [0]},
-    "affine-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0]},
+    "affine-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0, 1]},
     "wide-shift-20": {"arch": WIDE, "recipe": {**TODAY, "epochs": 20}, "seeds": [0]},
     "wide-affine-20": {"arch": WIDE, "recipe": {**TODAY, "epochs": 20, "affine": AFFINE}, "seeds": [0]},
     "elastic-20": {"arch": {}, "recipe": {**TODAY, "epochs": 20, "elastic": ELASTIC}, "seeds": [0]},
@@ -57,16 +58,20 @@ CANDIDATES = {
                                                       "elastic": MILD_ELASTIC}, "seeds": [0]},
     "affine-30": {"arch": {}, "recipe": {**TODAY, "epochs": 30, "affine": AFFINE}, "seeds": [0]},
 }
-#: the candidate the choice rule picked from the cross-validation (see docs/benchmarks.md); it is mnist-cnn-best
-CHOSEN = "affine-20 +TTA"
+#: the row the choice rule picked from the cross-validation (see docs/benchmarks.md): two members of
+#: mnist-cnn-best, trained at seeds S and S + 1, scored together (``deepgrad evaluate A B``)
+CHOSEN = "affine-20 x2 ensemble +TTA"
 TTA_SHIFTS = train.tta.ONE_PIXEL_SHIFTS
 
 
-def chosen() -> tuple[dict, dict]:
-    """(arch, recipe) of :data:`CHOSEN`, a row of the report: a candidate, ``" +TTA"`` adding the ``tta`` key."""
+def chosen() -> tuple[dict, dict, int]:
+    """(arch, recipe, members) of :data:`CHOSEN`, a row of the report: a candidate, ``" xK ensemble"`` for K
+    members, ``" +TTA"`` adding the ``tta`` key."""
     name, _, extra = CHOSEN.partition(" +")
+    name, _, ensemble = name.partition(" x")
     cand = CANDIDATES[name]
-    return cand["arch"], {**cand["recipe"], **({"tta": True} if extra == "TTA" else {})}
+    members = int(ensemble.split()[0]) if ensemble else 1
+    return cand["arch"], {**cand["recipe"], **({"tta": True} if extra == "TTA" else {})}, members
 
 
 def pool(limit: int | None = None):
@@ -224,7 +229,15 @@ def cmd_report(args) -> int:
         walls = [r["wall"] for r in fs]
         print(f"  mean ± std over {len(fs)} seeds: {_mean_std([r['test_accuracy'] for r in fs])} %; wall "
               f"{min(walls):.0f}-{max(walls):.0f} s")
-    if not rows and not finals:
+    ensembles = sorted(glob.glob(os.path.join(args.out, "final-ensemble-*.json")))
+    if ensembles:
+        es = [json.load(open(p)) for p in ensembles]
+        print("final ensembles: deepgrad evaluate of the members' checkpoints together, on the test split")
+        for e in es:
+            print(f"  seeds {', '.join(map(str, e['seeds']))}: {100 * e['test_accuracy']:.2f}%  wall "
+                  f"{e['wall']:.0f} s (the members' training runs and the evaluation)")
+        print(f"  mean ± std over {len(es)} ensembles: {_mean_std([e['test_accuracy'] for e in es])} %")
+    if not rows and not finals and not ensembles:
         print(f"no runs in {args.out}")
     return 0
 
@@ -251,6 +264,34 @@ def cmd_final(args) -> int:
     return 0
 
 
+def cmd_ensemble(args) -> int:
+    """``deepgrad evaluate`` of the final runs at ``--seeds`` together, on the test split: their ensemble's
+    accuracy, and its wall time (the members' training runs plus this evaluation)."""
+    runs = [os.path.join(args.out, f"final-seed{s}") for s in args.seeds]
+    members = []
+    for s in args.seeds:
+        path = os.path.join(args.out, f"final-seed{s}.json")
+        if not os.path.exists(path):
+            raise ValueError(f"no final run at seed {s} in {args.out}; run 'final --seed {s}' first")
+        members.append(json.load(open(path)))
+    ckpts = [json.load(open(os.path.join(run, "results.json")))["checkpoint"] for run in runs]
+    argv = [sys.executable, "-m", "deepgrad", "evaluate", *ckpts, "--json"]
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(f"recipe_cv ensemble: deepgrad evaluate failed:\n{proc.stderr}", file=sys.stderr)
+        return 1
+    res = json.loads(proc.stdout)
+    out = {"seeds": args.seeds, "test_accuracy": res["accuracy"], "members": res["members"],
+           "evaluate_seconds": seconds, "wall": seconds + sum(m["wall"] for m in members), "checkpoints": ckpts}
+    with open(os.path.join(args.out, f"final-ensemble-{'-'.join(map(str, args.seeds))}.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"ensemble of seeds {args.seeds}: test accuracy {100 * res['accuracy']:.2f}%, wall {out['wall']:.0f} s")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -271,6 +312,8 @@ def make_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--model", default="mnist-cnn-best")
     g.add_argument("--epochs", type=int, help="override the recipe's epochs (for a quick check only)")
+    e = sub.add_parser("ensemble", parents=[common], help="score final runs together (deepgrad evaluate A B ...)")
+    e.add_argument("--seeds", type=int, nargs="+", required=True, help="the final runs' seeds, e.g. 0 1")
     return p
 
 
@@ -280,7 +323,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"recipe_cv: --folds must be at least 2, got {args.folds}")
     dg.set_num_threads(args.threads)
     try:
-        return {"fold": cmd_fold, "plan": cmd_plan, "report": cmd_report, "final": cmd_final}[args.command](args)
+        return {"fold": cmd_fold, "plan": cmd_plan, "report": cmd_report, "final": cmd_final,
+                "ensemble": cmd_ensemble}[args.command](args)
     except ValueError as e:
         print(f"recipe_cv {args.command}: error: {e}", file=sys.stderr)
         return 2

