@@ -53,10 +53,11 @@ def score(checkpoints: list[str], X: np.ndarray, y: np.ndarray) -> dict:
     its test-time shifts."""
     import deepgrad as dg
     from deepgrad import data, train
+    from deepgrad.tools.ensemble import Ensemble
 
     model, config = cli.scoring_model(checkpoints)
     plain = [cli.load_checkpoint_model(c)[0] for c in checkpoints]
-    plain = plain[0] if len(plain) == 1 else train.Ensemble(plain).eval()
+    plain = plain[0] if len(plain) == 1 else Ensemble(plain, "log_probs").eval()
     n = config["normalize"]
     loader = data.DataLoader(data.ArrayDataset((X - n["mean"]) / n["std"], y), batch_size=512)
     out = {"checkpoints": checkpoints, "model": config.get("model"), "seed": config.get("seed")}

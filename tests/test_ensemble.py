@@ -44,12 +44,43 @@ def test_ensemble_averages():
         net.weight.fill_(5.0)
     assert not np.allclose(snaps.members[0].weight.detach().numpy(), 5.0)   # a snapshot, not a live reference
     assert list(Ensemble([dg.nn.Linear(2, 2)]).state_dict()) == ["members.0.weight", "members.0.bias"]
-    with pytest.raises(ValueError, match="mode must be 'probs' or 'logits'"):
+    with pytest.raises(ValueError, match="mode must be 'probs', 'log_probs' or 'logits'"):
         Ensemble([], "vote")
     with pytest.raises(ValueError, match="weights must be 2 non-negative"):
         Ensemble([Const(a), Const(b)], weights=[1.0])
     with pytest.raises(RuntimeError, match="no members yet"):
         Ensemble()(x)
+
+
+@dg.no_grad()
+def test_log_probs_ensemble_is_the_log_of_the_members_mean_softmax():
+    from deepgrad.train import ShiftTTA
+
+    dg.manual_seed(0)
+    members = [dg.nn.Linear(6, 4) for _ in range(3)]
+    x = dg.randn(5, 6)
+    out = Ensemble(members, "log_probs")(x).numpy()
+    p = np.mean([m(x).softmax(1).numpy() for m in members], 0)
+    np.testing.assert_allclose(np.exp(out), p, rtol=1e-5)
+    np.testing.assert_allclose(np.exp(out), Ensemble(members)(x).numpy(), rtol=1e-5)
+    weighted = Ensemble(members, "log_probs", weights=[3, 1, 0])(x).numpy()
+    pw = (3 * members[0](x).softmax(1).numpy() + members[1](x).softmax(1).numpy()) / 4
+    np.testing.assert_allclose(np.exp(weighted), pw, rtol=1e-5)
+    np.testing.assert_allclose(Ensemble(members[:1], "log_probs")(x).numpy(), members[0](x).log_softmax(1).numpy(),
+                               rtol=1e-5)
+    # a member returning log-probabilities (test-time shifts in eval mode) is averaged as itself
+    tta = ShiftTTA(dg.nn.Sequential(dg.nn.Flatten(), dg.nn.Linear(16, 3))).eval()
+    img = dg.randn(2, 1, 4, 4)
+    np.testing.assert_allclose(Ensemble([tta], "log_probs").eval()(img).numpy(), tta(img).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    assert len(list(Ensemble(members, "log_probs").parameters())) == 6
+
+
+def test_ensemble_refuses_members_of_different_output_shapes():
+    x = dg.randn(5, 6)
+    for mode in ("probs", "log_probs", "logits"):
+        with pytest.raises(ValueError, match=r"Ensemble: the members' outputs differ in shape: \[\(5, 4\), \(5, 1\)\]"):
+            Ensemble([dg.nn.Linear(6, 4), dg.nn.Linear(6, 1)], mode)(x)
 
 
 def test_snapshot_cosine():

@@ -74,24 +74,3 @@ def test_train_recipe_tta_scores_test_with_shifts_and_evaluate_agrees(tmp_path, 
     assert cli.main(["evaluate", res["checkpoint"], "--json"]) == 0
     ev = json.loads(capsys.readouterr().out)
     assert ev["test_time_shifts"] and ev["accuracy"] == pytest.approx(res["test_accuracy"])
-
-
-@dg.no_grad()
-def test_ensemble_is_the_log_of_the_members_mean_softmax():
-    from deepgrad.train import Ensemble
-
-    dg.manual_seed(0)
-    members = [dg.nn.Linear(6, 4) for _ in range(3)]
-    x = dg.randn(5, 6)
-    out = Ensemble(members)(x).numpy()
-    p = np.mean([m(x).softmax(1).numpy() for m in members], 0)
-    np.testing.assert_allclose(np.exp(out), p, rtol=1e-5)
-    np.testing.assert_allclose(Ensemble(members[:1])(x).numpy(), members[0](x).log_softmax(1).numpy(), rtol=1e-5)
-    tta = ShiftTTA(dg.nn.Sequential(dg.nn.Flatten(), dg.nn.Linear(16, 3))).eval()
-    img = dg.randn(2, 1, 4, 4)
-    np.testing.assert_allclose(Ensemble([tta]).eval()(img).numpy(), tta(img).numpy(), rtol=1e-5, atol=1e-6)
-    assert len(list(Ensemble(members).parameters())) == 6
-    with pytest.raises(ValueError, match="Ensemble: needs at least one member model, got none"):
-        Ensemble([])
-    with pytest.raises(ValueError, match=r"Ensemble: the members' outputs differ in shape"):
-        Ensemble([dg.nn.Linear(6, 4), dg.nn.Linear(6, 3)])(x)

@@ -553,9 +553,10 @@ def load_checkpoint_model(path: str):
 
 def scoring_model(paths: list[str]):
     """(model, config) that ``deepgrad evaluate`` scores: a checkpoint's model, under its test-time shifts where it
-    was trained with them; for several checkpoints the :class:`~deepgrad.train.Ensemble` of those (their softmax
-    averaged), which must agree on dataset, input shape, classes and normalisation (config: the first one's)."""
+    was trained with them; for several checkpoints the ``log_probs`` :class:`~deepgrad.tools.ensemble.Ensemble` of
+    those (their softmax averaged), which must agree on dataset, input shape, classes and normalisation (config: the first one's)."""
     from . import train
+    from .tools.ensemble import Ensemble
 
     members, first = [], None
     for path in paths:
@@ -576,7 +577,7 @@ def scoring_model(paths: list[str]):
         members.append(model)
     if len(members) == 1:
         return members[0], first[1]
-    return train.Ensemble(members).eval(), first[1]
+    return Ensemble(members, "log_probs").eval(), first[1]
 
 
 def _evaluate_arguments(e: argparse.ArgumentParser) -> None:

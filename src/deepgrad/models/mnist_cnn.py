@@ -74,5 +74,5 @@ def mnist_cnn_best(in_channels: int = 1, num_classes: int = 10, **kw) -> MnistCN
     2 pixels per digit, keeps the last epoch, and scores the test split with test-time shifts (the softmax averaged
     over the digit and its four one-pixel moves, :class:`~deepgrad.train.ShiftTTA`). The cross-validation's best
     row is two such members, trained at seeds S and S + 1 and scored together (``deepgrad evaluate A B``: their
-    softmax averaged, :class:`~deepgrad.train.Ensemble`)."""
+    softmax averaged, :class:`~deepgrad.tools.ensemble.Ensemble`)."""
     return MnistCNN(in_channels, num_classes, **kw)

@@ -1,7 +1,8 @@
 """Model ensembles and online hard example mining.
 
-* ``Ensemble``: the members' averaged prediction, either of probabilities p̄ = (1/M) Σ_m softmax(f_m(x)) or of
-  logits f̄ = (1/M) Σ_m f_m(x) (optionally weighted) — the lectures' "7 CNN ensemble: 18.2 % → 15.4 %".
+* ``Ensemble``: the members' averaged prediction, either of probabilities p̄ = (1/M) Σ_m softmax(f_m(x)) (or its
+  logarithm, for a loss or ``argmax``) or of logits f̄ = (1/M) Σ_m f_m(x) (optionally weighted) — the lectures'
+  "7 CNN ensemble: 18.2 % → 15.4 %".
 * Snapshot ensembles (Huang et al., 2017): one training run whose learning rate follows M cosine cycles,
   lr(t) = lr₀/2 · (1 + cos(π · (t mod c)/c)), c = ⌈T/M⌉ (``snapshot_cosine``, a LambdaLR factor); the model at the
   end of every cycle is one member (``Ensemble.add``).
@@ -20,6 +21,8 @@ import numpy as np
 from .. import nn
 from ..data.sampler import Sampler
 from ..nn import functional as F
+from ..ops.reduce import logsumexp
+from ..ops.shape import stack
 from ..tensor import Tensor
 
 __all__ = ["Ensemble", "snapshot_cosine", "ohem_cross_entropy", "OHEMCrossEntropyLoss", "HardExampleSampler"]
@@ -30,7 +33,10 @@ class Ensemble(nn.Module):
 
     Args:
         models: the members (each maps x to logits of the same classes); kept as ``members`` (a ModuleList).
-        mode: 'probs' (default): returns p̄ = Σ_m w_m softmax(f_m(x)), probabilities; 'logits': Σ_m w_m f_m(x).
+        mode: 'probs' (default): returns p̄ = Σ_m w_m softmax(f_m(x)), probabilities; 'log_probs': log p̄, computed
+            as logsumexp_m(log w_m + log_softmax(f_m(x))), which ``cross_entropy`` and ``Trainer.evaluate`` take as
+            logits (a member that already returns log-probabilities, such as ``train.ShiftTTA`` in eval mode, is
+            averaged the same way); 'logits': Σ_m w_m f_m(x).
         weights: member weights w_m (normalised to sum 1; default equal).
 
     Shape:
@@ -47,8 +53,8 @@ class Ensemble(nn.Module):
     def __init__(self, models: Sequence[nn.Module] = (), mode: str = "probs", weights: Sequence[float] | None = None
                  ) -> None:
         super().__init__()
-        if mode not in ("probs", "logits"):
-            raise ValueError(f"Ensemble: mode must be 'probs' or 'logits', got {mode!r}")
+        if mode not in ("probs", "log_probs", "logits"):
+            raise ValueError(f"Ensemble: mode must be 'probs', 'log_probs' or 'logits', got {mode!r}")
         self.mode = mode
         self.members = nn.ModuleList(list(models))
         self._weights = None if weights is None else [float(w) for w in weights]
@@ -70,9 +76,14 @@ class Ensemble(nn.Module):
         m = len(self.members)
         w = self._weights or [1.0] * m
         total = sum(w)
+        outs = [member(*args, **kwargs) for member in self.members]
+        if len({tuple(o.shape) for o in outs}) != 1:
+            raise ValueError(f"Ensemble: the members' outputs differ in shape: {[tuple(o.shape) for o in outs]}")
+        if self.mode == "log_probs":
+            return logsumexp(stack([F.log_softmax(y, -1) + math.log(wi / total) for wi, y in zip(w, outs) if wi > 0]),
+                             0)
         out = None
-        for wi, member in zip(w, self.members):
-            y = member(*args, **kwargs)
+        for wi, y in zip(w, outs):
             y = F.softmax(y, -1) if self.mode == "probs" else y
             out = y * (wi / total) if out is None else out + y * (wi / total)
         return out

@@ -12,7 +12,6 @@ from .callbacks import (
 )
 from .health import HealthReport, check_health, format_report, gradient_norms
 from .metrics import *
-from . import ensemble, tta
-from .ensemble import Ensemble
+from . import tta
 from .trainer import History, Trainer, TrainingInterrupted, fit
 from .tta import ShiftTTA
