@@ -301,6 +301,8 @@ def test_elastic_transform_moves_pixels_by_its_field():
     ({"alpha": -1.0}, "alpha should be a non-negative number or two"),
     ({"sigma": (1.0, 2.0, 3.0)}, "sigma should be a non-negative number or two"),
     ({"alpha": "big"}, "alpha should be"),
+    ({"alpha": None}, "alpha should be"),
+    ({"sigma": True}, "sigma should be"),
     ({"interpolation": "bicubic"}, "interpolation must be 'bilinear' or 'nearest'"),
 ])
 def test_elastic_transform_errors(kwargs, words):

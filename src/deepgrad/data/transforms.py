@@ -419,8 +419,9 @@ def elastic_displacement(rng: np.random.Generator, n: int, size: tuple[int, int]
 
 def _pair_of(value, name: str) -> tuple[float, float]:
     """ElasticTransform's ``alpha``/``sigma``: one non-negative number or two, as a pair of floats."""
-    pair = (value, value) if isinstance(value, int | float) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int | float) and v >= 0 for v in pair):
+    number = (lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+    pair = (value, value) if number(value) else tuple(value) if isinstance(value, list | tuple) else ()
+    if len(pair) != 2 or not all(number(v) and v >= 0 for v in pair):
         raise ValueError(f"ElasticTransform: {name} should be a non-negative number or two, got {value!r}")
     return float(pair[0]), float(pair[1])
 
