@@ -54,16 +54,21 @@ def loader_batches_per_second(model: str) -> float:
     return best
 
 
-def run(model: str | None, out: str, seed: int | None = None) -> dict:
-    """Train with ``deepgrad train [--model MODEL] [--seed S]``; accuracy, wall time and mean training step time."""
-    argv = [sys.executable, "-m", "deepgrad", "train", "--quiet", "--out", out] + (["--model", model] if model else [])
-    argv += [] if seed is None else ["--seed", str(seed)]
+def _deepgrad(args: list[str]) -> tuple[str, float]:
+    """``python -m deepgrad ARGS`` on this checkout's sources: (its standard output, wall seconds)."""
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "deepgrad", *args], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv[2:])} failed:\n{proc.stderr}")
+        raise RuntimeError(f"deepgrad {args[0]} failed ({' '.join(args[1:])}):\n{proc.stderr}")
+    return proc.stdout, wall
+
+
+def run(model: str | None, out: str, seed: int | None = None) -> dict:
+    """Train with ``deepgrad train [--model MODEL] [--seed S]``; accuracy, wall time and mean training step time."""
+    args = ["train", "--quiet", "--out", out] + (["--model", model] if model else [])
+    _, wall = _deepgrad(args + ([] if seed is None else ["--seed", str(seed)]))
     res = json.load(open(os.path.join(out, "results.json")))
     hist = json.load(open(os.path.join(out, "history.json")))["history"]
     n_train = 6000 if model_info(res["model"])["recipe"].get("train_on_val") else 5000
@@ -74,14 +79,8 @@ def run(model: str | None, out: str, seed: int | None = None) -> dict:
 
 def evaluate(checkpoints: list[str]) -> dict:
     """``deepgrad evaluate A B ... --json`` (the checkpoints' ensemble on the test split), with its wall time."""
-    argv = [sys.executable, "-m", "deepgrad", "evaluate", *checkpoints, "--json"]
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    t0 = time.perf_counter()
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"deepgrad evaluate failed:\n{proc.stderr}")
-    return {**json.loads(proc.stdout), "wall": wall}
+    out, wall = _deepgrad(["evaluate", *checkpoints, "--json"])
+    return {**json.loads(out), "wall": wall}
 
 
 def main():
