@@ -132,6 +132,13 @@ def _project(x2, w, bias):
     return g
 
 
+def _total(xp, a, axis: int):
+    """Σ of the 2-d array ``a`` along ``axis`` (a bias gradient over all steps and the batch), as a product with a
+    vector of ones: a GEMV, measured 4x the speed of ``a.sum(axis)`` on the 2-core CPU at (1024, 2048)."""
+    ones = xp.ones(a.shape[axis], a.dtype)
+    return parallel.matmul(a, ones) if axis == 1 else parallel.matmul(ones, a)
+
+
 def _prev_states(hs, h0, reverse: bool):
     """h_{t−1} for every step t (time-major): the state each step read."""
     xp = array_module(hs)
@@ -405,7 +412,7 @@ class LSTMLayer(_Layer):
             prev = _prev_states(hs, xp.ascontiguousarray(h0.T), self.reverse)  # (L, P, N)
             grads["w_hh"] = parallel.matmul(d2, _flat2(prev.transpose(0, 2, 1)))[inv]
         if self.has_bias:
-            db = parallel.matmul(d2, xp.ones(L * N, dt))[inv]  # Σ over steps and batch (a GEMV: 4x the sum's speed)
+            db = _total(xp, d2, 1)[inv]
             grads["b_ih"], grads["b_hh"] = db, db.copy()  # two arrays: accumulating into one leaves the other
         if need["w_hr"]:
             r_all = gates[:, 2 * H:3 * H] * tcs  # h before the projection (L, H, N)
@@ -424,10 +431,11 @@ class GRULayer(_Layer):
         xt, L, N, order, masks = self._frame(x)
         H = h0.shape[-1]
         scale = xp.concatenate([xp.full(2 * H, 0.5, x.dtype), xp.ones(H, x.dtype)])
-        gates = _project(_flat2(xt), w_ih * scale[:, None], None if b_ih is None else b_ih * scale)
-        gates = gates.reshape(L, N, 3 * H)
+        b_rz = None if b_ih is None else xp.concatenate([b_hh[:2 * H], xp.zeros(H, b_hh.dtype)])
+        gates = _project(_flat2(xt), w_ih * scale[:, None], None if b_ih is None else (b_ih + b_rz) * scale)
+        gates = gates.reshape(L, N, 3 * H)  # b_hh's r, z parts ride here; b_hn is added inside r ⊙ (W_hn h + b_hn)
         w_t = xp.ascontiguousarray((w_hh * scale[:, None]).T)
-        b_h = None if b_hh is None else b_hh * scale
+        b_hn = None if b_hh is None else b_hh[2 * H:]
         hn_all = xp.empty((L, N, H), x.dtype)
         hs = xp.empty((L, N, H), x.dtype)
         h0 = xp.ascontiguousarray(h0)
@@ -439,14 +447,15 @@ class GRULayer(_Layer):
             for t in order:
                 a = gates[t, r]
                 xp.dot(h, w_t, out=buf)
-                if b_h is not None:
-                    buf += b_h
                 rz = a[:, :2 * H]
                 rz += buf[:, :2 * H]
                 xp.tanh(rz, out=rz)
                 _sig_from_tanh(rz)
                 ghn = hn_all[t, r]
-                ghn[...] = buf[:, 2 * H:]
+                if b_hn is None:
+                    ghn[...] = buf[:, 2 * H:]
+                else:
+                    xp.add(buf[:, 2 * H:], b_hn, out=ghn)
                 nn = a[:, 2 * H:]
                 xp.multiply(a[:, :H], ghn, out=tmp)
                 nn += tmp
@@ -518,7 +527,7 @@ class GRULayer(_Layer):
         if need["w_hh"]:
             grads["w_hh"] = parallel.matmul(d2h.T, _flat2(prev))
         if self.has_bias:
-            grads["b_ih"], grads["b_hh"] = d2i.sum(0), d2h.sum(0)
+            grads["b_ih"], grads["b_hh"] = _total(xp, d2i, 0), _total(xp, d2h, 0)
         return grads
 
 
@@ -593,7 +602,7 @@ class RNNLayer(_Layer):
         if need["w_hh"]:
             grads["w_hh"] = parallel.matmul(d2.T, _flat2(_prev_states(hs, h0, self.reverse)))
         if self.has_bias:
-            db = d2.sum(0)
+            db = _total(xp, d2, 0)
             grads["b_ih"], grads["b_hh"] = db, db.copy()
         return grads
 
