@@ -184,6 +184,10 @@ for red in ("sum", "none"):
 case("cross_entropy", lambda x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.2, ignore_index=2),
      [(6, 4), S((6,), "int", 0, 4), S((4,), "positive", grad=False)],
      lambda x, t, w: ce_ref(x, t, w, ignore=2, eps=0.2), variant="weight-smoothing-ignore")
+for red in ("mean", "none"):  # the sparse-target path with class weights and ignored rows, double backward included
+    case("cross_entropy", lambda x, t, w, red=red: F.cross_entropy(x, t, weight=w, ignore_index=1, reduction=red),
+         [(6, 4), S((6,), "int", 0, 4), S((4,), "positive", grad=False)],
+         lambda x, t, w, red=red: ce_ref(x, t, w, ignore=1, red=red), variant=f"weight-ignore-{red}", gradgrad=True)
 case("cross_entropy", lambda x, t: F.cross_entropy(x, t, reduction="none"), [(2, 3, 4), S((2, 4), "int", 0, 3)],
      lambda x, t: ce_ref(x.transpose(0, 2, 1).reshape(-1, 3), t.reshape(-1), red="none").reshape(2, 4),
      variant="spatial")
