@@ -260,11 +260,6 @@ def _project_feature_major(xp, w, xt, bias):
     return xp.matmul(xp.concatenate([w, bias[:, None]], 1), xa)
 
 
-def _time_major_grad(xp, dout):
-    """∂output (L, N, P) as a feature-major (L, P, N) copy, so that each step adds a contiguous block."""
-    return xp.ascontiguousarray(dout.transpose(0, 2, 1))
-
-
 _RING = 8  # steps of ∂gates gathered before one copy into the (4H, L, N) array (1 KB runs, not 128 B: 2x faster)
 
 
@@ -356,7 +351,7 @@ class LSTMLayer(_Layer):
         w_rt = None if w_hr is None else xp.ascontiguousarray(w_hr.T)  # (H, P)
         dgates = xp.empty((4 * H, L, N), dt)  # ∂ of the pre-activations, (4H, L·N) for the weight products
         ring = xp.empty((_RING, 4 * H, N), dt)  # the last steps' ∂ of the pre-activations, each contiguous
-        dout_fm = _time_major_grad(xp, dout)  # (L, P, N)
+        dout_fm = xp.ascontiguousarray(dout.transpose(0, 2, 1))  # (L, P, N): each step adds a contiguous block
         dhs = None if w_hr is None else xp.empty_like(hs)  # ∂L/∂h_t after the projection, for ∂W_hr
         dh, dc = xp.ascontiguousarray(dhn.T), xp.ascontiguousarray(dcn.T)
         c0t = xp.ascontiguousarray(c0.T)

@@ -259,7 +259,6 @@ class _CrossEntropy(Function):
     def backward(self, g):
         scale = g if self.reduction == "none" else (g / self.denom if self.reduction == "mean" else g)
         scale = scale.reshape(-1, 1) if self.reduction == "none" else scale
-        x = self.inputs[0]
         if self.index is not None and not grad_mode.state.enabled:  # softmax ⊙ w_y − w_y onehot, one pass
             xp = array_module(self.e)
             y, w = self.index
@@ -267,6 +266,7 @@ class _CrossEntropy(Function):
             gx = self.e * (ws / self.s)[:, None].astype(self.e.dtype, copy=False)
             gx[xp.arange(gx.shape[0]), y] -= ws
             return (Tensor._wrap(gx),)
+        x = self.inputs[0]
         if grad_mode.state.enabled:  # double backward: softmax (and soft targets) must stay in the graph
             logp = ops.log_softmax(x, 1)
             if len(self.inputs) == 1:
