@@ -284,3 +284,58 @@ def test_proj_size_names_flatten_parameters_and_errors():
         nn.RNNBase("GRU", 3, 4, proj_size=2)
     with pytest.raises(TypeError, match="expected input as a Tensor or a PackedSequence"):
         nn.GRU(3, 4)([1, 2, 3])
+
+
+@pytest.mark.parametrize("mode, cls, kw", [
+    ("LSTM", nn.LSTM, {}), ("LSTM", nn.LSTM, {"proj_size": 3}), ("GRU", nn.GRU, {}), ("GRU", nn.GRU, {"bias": False}),
+])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("packed", [False, True])
+def test_compiled_cells_equal_the_numpy_passes(mode, cls, kw, batch_first, packed):
+    """float32 on the CPU: the Numba kernels of recurrence_kernels against the NumPy passes (fast_kernels=False),
+    forward and every gradient, bidirectional and stacked, batch 20 (several row blocks for the GRU)."""
+    pytest.importorskip("numba")
+    from deepgrad.backends import cpu
+    from deepgrad.ops import recurrence
+
+    n = 20
+    m = cls(3, 5, num_layers=2, bidirectional=True, batch_first=batch_first, **kw)
+    x = dg.randn(*((n, 6, 3) if batch_first else (6, n, 3)), requires_grad=True)
+    lengths = np.resize([6, 3, 1, 4], n).tolist() if packed else None
+    results = []
+    for fast in (True, False):
+        with cpu.flags(fast_kernels=fast):
+            assert (recurrence._cells(np, np.dtype(np.float32)) is recurrence._NUMPY_CELLS) == (not fast)
+            inp = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False) \
+                if packed else x
+            out, h = m(inp)
+            if packed:
+                out = nn.utils.rnn.pad_packed_sequence(out, batch_first=batch_first)[0]
+            hs = list(h) if mode == "LSTM" else [h]
+            (out.sin().sum() + sum((s * s).sum() for s in hs)).backward()
+        results.append([out.detach().numpy()] + [s.detach().numpy() for s in hs] + [x.grad.numpy().copy()]
+                       + [p.grad.numpy().copy() for p in m.parameters()])
+        x.grad = None
+        m.zero_grad()
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
+
+
+def test_compiled_tanh_is_float32_accurate_and_keeps_nan():
+    pytest.importorskip("numba")
+    from deepgrad.ops import recurrence_kernels
+
+    k = recurrence_kernels.compiled()
+    x = np.concatenate([np.linspace(-12, 12, 200_001), [0.0, -0.0, 1e-30, np.inf, -np.inf, np.nan]]).astype(np.float32)
+    out = np.empty_like(x)
+    k.tanh_into(x, out)
+    want = np.tanh(x.astype(np.float64))
+    finite = np.isfinite(x)
+    assert np.abs(out[finite] - want[finite]).max() < 4e-7
+    assert abs(out[-3] - 1) < 4e-7 and abs(out[-2] + 1) < 4e-7 and np.isnan(out[-1])
+    assert out.dtype == np.float32
+    # a NaN in the input reaches the LSTM's outputs instead of being clamped away
+    a = np.full((8, 2), np.nan, np.float32)
+    c, c1, tc, r = (np.zeros((2, 2), np.float32) for _ in range(4))
+    k.lstm_forward(a, np.zeros_like(a), c, c1, tc, r)
+    assert np.isnan(r).all()

@@ -1,0 +1,145 @@
+"""The gate arithmetic of one LSTM or GRU step fused into one compiled loop (Numba, optional: ``pip install
+deepgrad[jit]``), for float32 arrays on the CPU.
+
+:mod:`deepgrad.ops.recurrence` writes each step's gate arithmetic as a few NumPy passes (``_lstm_cell_forward``,
+``_lstm_cell_backward``, ``_gru_cell_forward``, ``_gru_cell_backward``). The functions here compute exactly the same
+thing with the same arguments, one pass over the step's elements instead of nine forward and seventeen backward
+passes, each element read once and kept in registers. ``recurrence._cells`` is the one dispatch: it hands the layers
+these kernels when Numba is installed, the arrays are float32 NumPy arrays and ``deepgrad.backends.cpu.fast_kernels``
+is True, else the NumPy passes. The tests run both on every recurrent case and require them to agree.
+
+tanh inside the loop is the rational minimax approximation p(x)/q(x) of degrees 13/6 on [−7.9053, 7.9053] (the
+coefficients are those of Eigen's ``generic_fast_tanh_float``), a handful of multiply-adds and one division that
+the compiler turns into AVX vector code; its largest error against the float64 tanh is 2.5e-7 (float32's own
+rounding is 6e-8 relative), and NaN stays NaN. Numba compiles each kernel the first time a layer uses it (about a
+second, once per process; the compiled code is cached on disk beside this module).
+
+Arguments (feature-major LSTM: gates (4H, N) in the order (i, f, o, g), σ rows pre-scaled by ½; batch-major GRU:
+gates (n, 3H) in the order (r, z, n), r and z rows pre-scaled by ½; σ(a) = (1 + tanh(a/2)) / 2):
+
+* ``tanh_into(x, out)`` — out = tanh(x), elementwise (the approximation alone, for its tests).
+* ``lstm_forward(a, buf, c, c1, tc, r)`` — a ← the gates of a + buf; c1 = f⊙c + i⊙g; tc = tanh(c1); r = o⊙tc.
+* ``lstm_backward(a, tc, c_prev, dr, dc, d, m)`` — d ← ∂ of the four pre-activations, dc ← ∂c_{t−1}, given
+  dr = ∂r and dc = ∂c_t from the step after; m (N,) is 1 where the sequence takes the step, 0 where it is past its
+  end (d = 0 there, dc passes through), None for all 1.
+* ``gru_forward(a, buf, b_hn, h, ghn, h1)`` — a ← (r, z, n); ghn = W_hn h + b_hn (b_hn may be None);
+  h1 = n + z⊙(h − n).
+* ``gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, m)`` — di, dhh ← ∂ of the input and hidden pre-activations,
+  dhz ← the part of ∂h_{t−1} that does not pass through W_hh (m (n,) as above).
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import types
+
+import numpy as np
+
+__all__ = ["available", "compiled"]
+
+# tanh(x) ≈ x·P(x²)/Q(x²) on |x| ≤ _CLAMP (beyond it float32 tanh is ±1)
+_ALPHA = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
+          -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16)
+_BETA = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)
+_CLAMP = 7.90531110763549805
+
+# contract/arcp/nsz let LLVM fuse multiply-adds and vectorise the division; no nnan/ninf, so NaN and inf propagate
+_FASTMATH = {"contract", "arcp", "nsz"}
+
+
+def available() -> bool:
+    """True when Numba can be imported (nothing is imported or compiled by asking)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+@functools.cache
+def compiled() -> types.SimpleNamespace:
+    """The four kernels, compiled on first use (imports Numba)."""
+    import numba
+
+    f32 = np.float32
+    a1, a3, a5, a7, a9, a11, a13 = (f32(v) for v in _ALPHA)
+    b0, b2, b4, b6 = (f32(v) for v in _BETA)
+    clamp, half, one = f32(_CLAMP), f32(0.5), f32(1.0)
+    jit = functools.partial(numba.njit, nogil=True, fastmath=_FASTMATH, error_model="numpy", boundscheck=False,
+                            cache=True)
+
+    @numba.njit(inline="always", fastmath=_FASTMATH, error_model="numpy")
+    def tanh(x):
+        x = clamp if x > clamp else x
+        x = -clamp if x < -clamp else x
+        x2 = x * x
+        p = x * (a1 + x2 * (a3 + x2 * (a5 + x2 * (a7 + x2 * (a9 + x2 * (a11 + x2 * a13))))))
+        return p / (b0 + x2 * (b2 + x2 * (b4 + x2 * b6)))
+
+    @jit
+    def tanh_into(x, out):
+        for k in range(x.size):
+            out.flat[k] = tanh(x.flat[k])
+
+    @jit
+    def lstm_forward(a, buf, c, c1, tc, r):
+        H, N = c.shape
+        for j in range(H):
+            for n in range(N):
+                i = half * tanh(a[j, n] + buf[j, n]) + half
+                f = half * tanh(a[H + j, n] + buf[H + j, n]) + half
+                o = half * tanh(a[2 * H + j, n] + buf[2 * H + j, n]) + half
+                g = tanh(a[3 * H + j, n] + buf[3 * H + j, n])
+                a[j, n], a[H + j, n], a[2 * H + j, n], a[3 * H + j, n] = i, f, o, g
+                cc = f * c[j, n] + i * g
+                t = tanh(cc)
+                c1[j, n], tc[j, n], r[j, n] = cc, t, o * t
+
+    @jit
+    def lstm_backward(a, tc, c_prev, dr, dc, d, m):
+        H, N = tc.shape
+        for j in range(H):
+            for n in range(N):
+                i, f, o, g = a[j, n], a[H + j, n], a[2 * H + j, n], a[3 * H + j, n]
+                t, dq, mn = tc[j, n], dr[j, n], m[n]
+                dcn = dc[j, n] + dq * o * (one - t * t)
+                d[j, n] = mn * (dcn * g * i * (one - i))
+                d[H + j, n] = mn * (dcn * c_prev[j, n] * f * (one - f))
+                d[2 * H + j, n] = mn * (dq * t * o * (one - o))
+                d[3 * H + j, n] = mn * (dcn * i * (one - g * g))
+                dc[j, n] = dcn * (mn * f + (one - mn))
+
+    @jit
+    def gru_forward(a, buf, b_hn, h, ghn, h1):
+        n_rows, H = h.shape
+        for b in range(n_rows):
+            for j in range(H):
+                r = half * tanh(a[b, j] + buf[b, j]) + half
+                z = half * tanh(a[b, H + j] + buf[b, H + j]) + half
+                gh = buf[b, 2 * H + j] + b_hn[j]
+                nn = tanh(a[b, 2 * H + j] + r * gh)
+                a[b, j], a[b, H + j], a[b, 2 * H + j] = r, z, nn
+                ghn[b, j] = gh
+                h1[b, j] = nn + z * (h[b, j] - nn)
+
+    @jit
+    def gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, m):
+        n_rows, H = dh.shape
+        for b in range(n_rows):
+            mb = m[b]
+            for j in range(H):
+                r, z, nn, g = a[b, j], a[b, H + j], a[b, 2 * H + j], dh[b, j]
+                dn = mb * (g * (one - z) * (one - nn * nn))
+                dz = mb * (g * (h_prev[b, j] - nn) * z * (one - z))
+                drr = dn * ghn[b, j] * r * (one - r)
+                di[b, j], di[b, H + j], di[b, 2 * H + j] = drr, dz, dn
+                dhh[b, j], dhh[b, H + j], dhh[b, 2 * H + j] = drr, dz, dn * r
+                dhz[b, j] = g * (mb * z + (one - mb))
+
+    def lstm_backward_(a, tc, c_prev, dr, dc, d, m):
+        lstm_backward(a, tc, c_prev, dr, dc, d, np.ones(tc.shape[1], tc.dtype) if m is None else m)
+
+    def gru_forward_(a, buf, b_hn, h, ghn, h1):
+        gru_forward(a, buf, np.zeros(h.shape[1], h.dtype) if b_hn is None else b_hn, h, ghn, h1)
+
+    def gru_backward_(a, ghn, h_prev, dh, di, dhh, dhz, m):
+        gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, np.ones(dh.shape[0], dh.dtype) if m is None else m)
+
+    return types.SimpleNamespace(tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_backward=lstm_backward_, gru_forward=gru_forward_,
+                                 gru_backward=gru_backward_)
