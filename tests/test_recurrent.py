@@ -292,7 +292,7 @@ def test_proj_size_names_flatten_parameters_and_errors():
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("packed", [False, True])
 def test_compiled_cells_equal_the_numpy_passes(mode, cls, kw, batch_first, packed):
-    """float32 on the CPU: the Numba kernels of recurrence_kernels against the NumPy passes (fast_kernels=False),
+    """float32 on the CPU: the Numba kernels of jit_kernels against the NumPy passes (fast_kernels=False),
     forward and every gradient, bidirectional and stacked, batch 20 (several row blocks for the GRU)."""
     pytest.importorskip("numba")
     from deepgrad.backends import cpu
@@ -323,9 +323,9 @@ def test_compiled_cells_equal_the_numpy_passes(mode, cls, kw, batch_first, packe
 
 def test_compiled_tanh_is_float32_accurate_and_keeps_nan():
     pytest.importorskip("numba")
-    from deepgrad.ops import recurrence_kernels
+    from deepgrad.ops import jit_kernels
 
-    k = recurrence_kernels.compiled()
+    k = jit_kernels.compiled()
     x = np.concatenate([np.linspace(-12, 12, 200_001), [0.0, -0.0, 1e-30, np.inf, -np.inf, np.nan]]).astype(np.float32)
     out = np.empty_like(x)
     k.tanh_into(x, out)

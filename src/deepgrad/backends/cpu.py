@@ -7,8 +7,8 @@ Kernels:
   plain reference implementations beside the mathematics in :mod:`deepgrad.ops.conv`, :mod:`deepgrad.ops.pool` and
   :mod:`deepgrad.nn.functional.normalization` (same results to float rounding, slower, written to be read). Set it
   at any time (``deepgrad.backends.cpu.fast_kernels = False``) or for a block (``with cpu.flags(fast_kernels=False):``).
-  With Numba installed (``pip install deepgrad[jit]``) it also makes the LSTM and GRU layers run each step's gate
-  arithmetic as one compiled loop (:mod:`deepgrad.ops.recurrence_kernels`) instead of NumPy passes.
+  With Numba installed (``pip install deepgrad[jit]``) it also switches on the compiled kernels of
+  :mod:`deepgrad.ops.jit_kernels` (the LSTM and GRU cells, layer norm, ...) in place of their NumPy passes.
 
 Process-wide tuning, each setting applied once by ``import deepgrad`` (:func:`apply_process_tuning`), each with an
 environment variable that turns it off, and :func:`report` saying what is set and why:
@@ -127,17 +127,17 @@ def apply_process_tuning() -> None:
 
 
 def settings() -> dict:
-    """What is set: {name: (value, why)} for ``fast_kernels``, ``compiled_recurrent_cells``, ``num_threads``, ``short_blas_spin`` and
+    """What is set: {name: (value, why)} for ``fast_kernels``, ``jit_kernels``, ``num_threads``, ``short_blas_spin`` and
     ``keep_freed_memory``."""
     from .. import parallel
-    from ..ops import recurrence_kernels
+    from ..ops import jit_kernels
 
     out = {"fast_kernels": (fast_kernels, "ops.cpu_kernels" if fast_kernels else
                             "reference kernels (DEEPGRAD_KERNELS=reference or set at run time)"),
-           "compiled_recurrent_cells": (fast_kernels and recurrence_kernels.available(),
-                                        "LSTM/GRU gate arithmetic in ops.recurrence_kernels (Numba, deepgrad[jit])"
-                                        if recurrence_kernels.available() else "Numba is not installed: NumPy passes"
-                                        " (pip install deepgrad[jit])"),
+           "jit_kernels": (fast_kernels and jit_kernels.available(),
+                           "fused LSTM/GRU cells and layer norm compiled by Numba (ops.jit_kernels)"
+                           if jit_kernels.available() else "Numba is not installed: NumPy passes (pip install "
+                           "deepgrad[jit])"),
            "num_threads": (parallel.get_num_threads(), "threads per op (DEEPGRAD_NUM_THREADS, OMP_NUM_THREADS, "
                                                       "the CPUs available, or set_num_threads)")}
     out.update(_applied)

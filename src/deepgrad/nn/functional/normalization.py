@@ -14,6 +14,7 @@ from ...autograd.function import Function
 from ...backend import array_module
 from ...backends import cpu as _cpu
 from ...ops import cpu_kernels as K
+from ...ops import jit_kernels
 from ...ops._util import ShapeError
 from ...ops.conv import Geometry
 from ...ops.pool import WindowSum
@@ -160,6 +161,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return y if bias is None else y + bias.reshape(shape)
 
 
+_JIT_DTYPES = ("float32", "float64")  # layer norm's compiled kernels (deepgrad.ops.jit_kernels)
+
+
 class _LayerNorm(Function):
     """y = x̂ γ + β, x̂ = (x − μ) / √(σ² + ε) over the last k axes: :class:`_Normalize` and the affine map as one node
     on raw arrays (fewer passes and temporaries, no graph nodes between); saves x̂ and 1/σ. Backward:
@@ -178,7 +182,15 @@ class _LayerNorm(Function):
         x2 = xp.ascontiguousarray(x).reshape(-1, d)
         w1, b1 = w.reshape(d), b.reshape(d)
         rows = x2.shape[0]
-        xhat, invstd, y = xp.empty_like(x2), xp.empty((rows, 1), x.dtype), xp.empty_like(x2)
+        invstd, y = xp.empty((rows, 1), x.dtype), xp.empty_like(x2)
+        jit = jit_kernels.for_arrays(xp, x.dtype, _JIT_DTYPES)
+        if jit is not None:  # one compiled pass per block of rows; saves μ and 1/σ, not x̂ (see jit_kernels)
+            mean = xp.empty((rows, 1), x.dtype)
+            parallel.row_blocks(rows, d, lambda r: jit.layer_norm_forward(x2[r], w1, b1, self.eps, mean[r],
+                                                                          invstd[r], y[r]), x2)
+            self.xhat, self.x2, self.mean, self.invstd = None, x2, mean, invstd
+            return y.reshape(x.shape)
+        xhat = xp.empty_like(x2)
 
         def block(r):
             xc, inv, ys = xhat[r], invstd[r], y[r]
@@ -208,8 +220,10 @@ class _LayerNorm(Function):
             return tuple(next(got) if need else None for need in self.needs_input_grad)
         xp = array_module(g._data)
         xhat, invstd = self.xhat, self.invstd
-        gd = xp.ascontiguousarray(g._data).reshape(xhat.shape)
+        gd = xp.ascontiguousarray(g._data).reshape(self.invstd.shape[0], -1)
         need = self.needs_input_grad
+        if xhat is None:
+            return self._jit_backward(jit_kernels.compiled(), xp, gd, w, b, x.shape)
         gw = (gd * xhat).sum(axis=0).reshape(w.shape) if need[1] else None
         gb = gd.sum(axis=0).reshape(b.shape) if need[2] else None
         gx = None
@@ -226,6 +240,26 @@ class _LayerNorm(Function):
 
             parallel.row_blocks(gd.shape[0], gd.shape[1], block, gd)
             gx = gx.reshape(x.shape)
+        return tuple(None if a is None else Tensor._wrap(a) for a in (gx, gw, gb))
+
+    def _jit_backward(self, jit, xp, gd, w, b, shape):
+        """The backward as one compiled pass per block of rows; each block sums its rows' ∂γ, ∂β into its own
+        float64 accumulators, added up in block order afterwards (the same result on any number of threads)."""
+        need = self.needs_input_grad
+        gx = xp.empty_like(gd) if need[0] else None
+        w1, parts = w._data.reshape(-1), {}
+
+        def block(r):
+            acc = parts[r.start] = (xp.zeros(gd.shape[1]), xp.zeros(gd.shape[1]))
+            jit.layer_norm_backward(gd[r], self.x2[r], self.mean[r], self.invstd[r], w1,
+                                    None if gx is None else gx[r], *acc)
+
+        parallel.row_blocks(gd.shape[0], gd.shape[1], block, gd)
+        gw = sum(parts[k][0] for k in sorted(parts))
+        gb = sum(parts[k][1] for k in sorted(parts))
+        gw = gw.astype(gd.dtype).reshape(w.shape) if need[1] else None
+        gb = gb.astype(gd.dtype).reshape(b.shape) if need[2] else None
+        gx = None if gx is None else gx.reshape(shape)
         return tuple(None if a is None else Tensor._wrap(a) for a in (gx, gw, gb))
 
 

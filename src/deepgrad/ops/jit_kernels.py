@@ -1,21 +1,25 @@
-"""The gate arithmetic of one LSTM or GRU step fused into one compiled loop (Numba, optional: ``pip install
-deepgrad[jit]``), for float32 arrays on the CPU.
+"""Kernels compiled by Numba (optional: ``pip install deepgrad[jit]``) for NumPy arrays on the CPU: each fuses the
+several NumPy passes of an op into one loop that reads each element once and keeps it in registers.
 
-:mod:`deepgrad.ops.recurrence` writes each step's gate arithmetic as a few NumPy passes (``_lstm_cell_forward``,
-``_lstm_cell_backward``, ``_gru_cell_forward``, ``_gru_cell_backward``). The functions here compute exactly the same
-thing with the same arguments, one pass over the step's elements instead of nine forward and seventeen backward
-passes, each element read once and kept in registers. ``recurrence._cells`` is the one dispatch: it hands the layers
-these kernels when Numba is installed, the arrays are float32 NumPy arrays and ``deepgrad.backends.cpu.fast_kernels``
-is True, else the NumPy passes. The tests run both on every recurrent case and require them to agree.
+* The gate arithmetic of one LSTM or GRU step, in place of :mod:`deepgrad.ops.recurrence`'s ``_lstm_cell_forward``,
+  ``_lstm_cell_backward``, ``_gru_cell_forward`` and ``_gru_cell_backward`` (nine forward and seventeen backward
+  passes), float32.
+* Layer norm's forward and backward over rows, in place of the NumPy passes of
+  :class:`deepgrad.nn.functional.normalization._LayerNorm` (ten forward and nine backward), float32 and float64.
 
-tanh inside the loop is the rational minimax approximation p(x)/q(x) of degrees 13/6 on [−7.9053, 7.9053] (the
-coefficients are those of Eigen's ``generic_fast_tanh_float``), a handful of multiply-adds and one division that
-the compiler turns into AVX vector code; its largest error against the float64 tanh is 2.5e-7 (float32's own
-rounding is 6e-8 relative), and NaN stays NaN. Numba compiles each kernel the first time a layer uses it (about a
-second, once per process; the compiled code is cached on disk beside this module).
+Every kernel computes what the NumPy code beside its op's mathematics computes, with the same arguments, and the
+tests run both on every case and require them to agree. :func:`for_arrays` is the one rule that chooses: these
+kernels when Numba is installed, the arrays are NumPy arrays of a dtype the kernel is compiled for and
+``deepgrad.backends.cpu.fast_kernels`` is True, else the NumPy passes. Numba compiles each kernel the first time an
+op uses it (about a second per kernel, once; the compiled code is cached on disk beside this module).
 
-Arguments (feature-major LSTM: gates (4H, N) in the order (i, f, o, g), σ rows pre-scaled by ½; batch-major GRU:
-gates (n, 3H) in the order (r, z, n), r and z rows pre-scaled by ½; σ(a) = (1 + tanh(a/2)) / 2):
+tanh inside the recurrent cells is the rational minimax approximation p(x)/q(x) of degrees 13/6 on
+[−7.9053, 7.9053] (the coefficients are those of Eigen's ``generic_fast_tanh_float``), a handful of multiply-adds
+and one division that the compiler turns into AVX vector code; its largest error against the float64 tanh is
+2.5e-7 (float32's own rounding is 6e-8 relative), and NaN stays NaN.
+
+Recurrent cells (feature-major LSTM: gates (4H, N) in the order (i, f, o, g), σ rows pre-scaled by ½; batch-major
+GRU: gates (n, 3H) in the order (r, z, n), r and z rows pre-scaled by ½; σ(a) = (1 + tanh(a/2)) / 2):
 
 * ``tanh_into(x, out)`` — out = tanh(x), elementwise (the approximation alone, for its tests).
 * ``lstm_forward(a, buf, c, c1, tc, r)`` — a ← the gates of a + buf; c1 = f⊙c + i⊙g; tc = tanh(c1); r = o⊙tc.
@@ -26,6 +30,14 @@ gates (n, 3H) in the order (r, z, n), r and z rows pre-scaled by ½; σ(a) = (1 
   h1 = n + z⊙(h − n).
 * ``gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, m)`` — di, dhh ← ∂ of the input and hidden pre-activations,
   dhz ← the part of ∂h_{t−1} that does not pass through W_hh (m (n,) as above).
+
+Layer norm over the rows of x (R, D), γ = w, β = b (D,):
+
+* ``layer_norm_forward(x, w, b, eps, mean, invstd, y)`` — μ and 1/√(σ² + ε) of each row (R, 1), y = x̂ γ + β with
+  x̂ = (x − μ)/√(σ² + ε). x̂ is not kept: the backward recomputes it from x (on a CPU whose memory bandwidth is
+  the limit, writing it cost as much as the rest of the forward).
+* ``layer_norm_backward(g, x, mean, invstd, w, gx, gw, gb)`` — ∂x = (1/σ)(ĝ − mean ĝ − x̂ mean(ĝ x̂)), ĝ = g γ (gx
+  may be None); adds Σ_rows g x̂ into gw and Σ_rows g into gb (float64 (D,) accumulators).
 """
 from __future__ import annotations
 
@@ -35,7 +47,7 @@ import types
 
 import numpy as np
 
-__all__ = ["available", "compiled"]
+__all__ = ["available", "compiled", "for_arrays"]
 
 # tanh(x) ≈ x·P(x²)/Q(x²) on |x| ≤ _CLAMP (beyond it float32 tanh is ±1)
 _ALPHA = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
@@ -45,6 +57,9 @@ _CLAMP = 7.90531110763549805
 
 # contract/arcp/nsz let LLVM fuse multiply-adds and vectorise the division; no nnan/ninf, so NaN and inf propagate
 _FASTMATH = {"contract", "arcp", "nsz"}
+# reductions (a row's mean) reassociate: partial sums in vector lanes, summed at the end; no contract, so that
+# g·γ − mean(g·γ) is 0 where it should be (a fused multiply-add would leave g·γ's rounding error, times 1/σ)
+_FASTMATH_SUMS = {"arcp", "nsz", "reassoc"}
 
 
 def available() -> bool:
@@ -52,9 +67,19 @@ def available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
+def for_arrays(xp, dtype, dtypes=("float32",)):
+    """The compiled kernels for arrays of module ``xp`` and ``dtype`` when they apply (NumPy, ``dtype`` one of
+    ``dtypes``, Numba installed, ``deepgrad.backends.cpu.fast_kernels``), else None: the caller's NumPy passes."""
+    from ..backends import cpu
+
+    if cpu.fast_kernels and xp.__name__ == "numpy" and xp.dtype(dtype).name in dtypes and available():
+        return compiled()
+    return None
+
+
 @functools.cache
 def compiled() -> types.SimpleNamespace:
-    """The four kernels, compiled on first use (imports Numba)."""
+    """The kernels, each compiled on first use (this imports Numba)."""
     import numba
 
     f32 = np.float32
@@ -132,6 +157,55 @@ def compiled() -> types.SimpleNamespace:
                 dhh[b, j], dhh[b, H + j], dhh[b, 2 * H + j] = drr, dz, dn * r
                 dhz[b, j] = g * (mb * z + (one - mb))
 
+    sums = functools.partial(numba.njit, nogil=True, fastmath=_FASTMATH_SUMS, error_model="numpy",
+                             boundscheck=False, cache=True)
+
+    @sums
+    def layer_norm_forward_(x, w, b, eps, mean, invstd, y, one, d_inv):
+        R, D = x.shape
+        for i in range(R):
+            mu = one - one  # sums in the arrays' own dtype (one and d_inv = 1/D are of it)
+            for j in range(D):
+                mu += x[i, j]
+            mu *= d_inv
+            var = one - one
+            for j in range(D):
+                dv = x[i, j] - mu
+                var += dv * dv
+            inv = one / np.sqrt(var * d_inv + eps)
+            mean[i, 0], invstd[i, 0] = mu, inv
+            for j in range(D):
+                y[i, j] = (x[i, j] - mu) * inv * w[j] + b[j]
+
+    @sums
+    def layer_norm_backward(g, x, mean, invstd, w, gx, gw, gb, want_gx, one, d_inv):
+        R, D = g.shape
+        for i in range(R):
+            mu, inv = mean[i, 0], invstd[i, 0]
+            m1 = one - one
+            m2 = one - one
+            for j in range(D):
+                xh = (x[i, j] - mu) * inv
+                gh = g[i, j] * w[j]
+                m1 += gh
+                m2 += gh * xh
+                gw[j] += g[i, j] * xh
+                gb[j] += g[i, j]
+            if want_gx:
+                m1 *= d_inv
+                m2 *= d_inv
+                for j in range(D):
+                    gx[i, j] = inv * (g[i, j] * w[j] - m1 - (x[i, j] - mu) * inv * m2)
+
+    def layer_norm_forward(x, w, b, eps, mean, invstd, y):
+        t = x.dtype.type
+        layer_norm_forward_(x, w, b, t(eps), mean, invstd, y, t(1), t(1 / x.shape[1]))
+
+    def layer_norm_backward_(g, x, mean, invstd, w, gx, gw, gb):
+        t = g.dtype.type
+        layer_norm_backward(g, x, mean, invstd, w, g if gx is None else gx, gw, gb, gx is not None, t(1),
+                            t(1 / g.shape[1]))
+
     def lstm_backward_(a, tc, c_prev, dr, dc, d, m):
         lstm_backward(a, tc, c_prev, dr, dc, d, np.ones(tc.shape[1], tc.dtype) if m is None else m)
 
@@ -142,4 +216,5 @@ def compiled() -> types.SimpleNamespace:
         gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, np.ones(dh.shape[0], dh.dtype) if m is None else m)
 
     return types.SimpleNamespace(tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_backward=lstm_backward_, gru_forward=gru_forward_,
-                                 gru_backward=gru_backward_)
+                                 gru_backward=gru_backward_, layer_norm_forward=layer_norm_forward,
+                                 layer_norm_backward=layer_norm_backward_)

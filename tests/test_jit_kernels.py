@@ -1,0 +1,58 @@
+"""The Numba kernels of deepgrad.ops.jit_kernels against the NumPy passes they replace (fast_kernels=False), on
+the same inputs: forward and every gradient. (The recurrent cells' cases are in test_recurrent.py.)"""
+import numpy as np
+import pytest
+
+import deepgrad as dg
+from deepgrad import nn
+from deepgrad.backends import cpu
+from deepgrad.nn import functional as F
+from deepgrad.ops import jit_kernels
+
+pytest.importorskip("numba")
+
+
+def _both(run):
+    """run() under the compiled kernels, then under the NumPy passes: the two lists of arrays."""
+    out = []
+    for fast in (True, False):
+        with cpu.flags(fast_kernels=fast):
+            out.append([np.array(a) for a in run()])
+    return out
+
+
+def test_for_arrays_is_the_one_rule():
+    assert jit_kernels.for_arrays(np, np.float32) is jit_kernels.compiled()
+    assert jit_kernels.for_arrays(np, np.float64) is None
+    assert jit_kernels.for_arrays(np, np.float64, ("float32", "float64")) is jit_kernels.compiled()
+    with cpu.flags(fast_kernels=False):
+        assert jit_kernels.for_arrays(np, np.float32) is None
+    assert cpu.settings()["jit_kernels"][0] is True
+
+
+@pytest.mark.parametrize("dtype, tol", [(dg.float32, 2e-5), (dg.float64, 1e-12)])
+@pytest.mark.parametrize("shape, normalized", [((3000, 40), (40,)), ((2, 5, 3, 4), (3, 4)), ((7, 1), (1,))])
+@pytest.mark.parametrize("grads", ["all", "input only", "weights only"])
+def test_layer_norm(dtype, tol, shape, normalized, grads):
+    rng = np.random.default_rng(0)
+    x = dg.tensor(rng.standard_normal(shape) * 3 + 1, dtype=dtype, requires_grad=grads != "weights only")
+    m = nn.LayerNorm(normalized, dtype=dtype)
+    with dg.no_grad():
+        m.weight.copy_(dg.tensor(rng.standard_normal(normalized), dtype=dtype))
+        m.bias.copy_(dg.tensor(rng.standard_normal(normalized), dtype=dtype))
+    m.requires_grad_(grads != "input only")
+    g = dg.tensor(rng.standard_normal(shape), dtype=dtype)
+
+    def run():
+        y = m(x)
+        y.backward(g)
+        got = [y.detach().numpy()] + [t.grad.numpy().copy() for t in (x, m.weight, m.bias) if t.grad is not None]
+        for t in (x, m.weight, m.bias):
+            t.grad = None
+        return got
+
+    fast, ref = _both(run)
+    assert len(fast) == len(ref) == (2 if grads == "input only" else 3 if grads == "weights only" else 4)
+    for a, b in zip(fast, ref):  # ∂γ, ∂β are sums over all rows: rounding grows with their size
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, np.abs(b).max()))
