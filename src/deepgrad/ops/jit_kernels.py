@@ -6,6 +6,8 @@ several NumPy passes of an op into one loop that reads each element once and kee
   passes), float32.
 * Layer norm's forward and backward over rows, in place of the NumPy passes of
   :class:`deepgrad.nn.functional.normalization._LayerNorm` (ten forward and nine backward), float32 and float64.
+* GELU's tanh form, forward and backward, in place of :class:`deepgrad.nn.functional.activation._GeluTanh`'s
+  (eight and twelve passes), float32.
 
 Every kernel computes what the NumPy code beside its op's mathematics computes, with the same arguments, and the
 tests run both on every case and require them to agree. :func:`for_arrays` is the one rule that chooses: these
@@ -16,7 +18,7 @@ op uses it (about a second per kernel, once; the compiled code is cached on disk
 tanh inside the recurrent cells is the rational minimax approximation p(x)/q(x) of degrees 13/6 on
 [−7.9053, 7.9053] (the coefficients are those of Eigen's ``generic_fast_tanh_float``), a handful of multiply-adds
 and one division that the compiler turns into AVX vector code; its largest error against the float64 tanh is
-2.5e-7 (float32's own rounding is 6e-8 relative), and NaN stays NaN.
+2.5e-7 (float32's own rounding is 6e-8 relative), it is ±1 exactly beyond the interval, and NaN stays NaN.
 
 Recurrent cells (feature-major LSTM: gates (4H, N) in the order (i, f, o, g), σ rows pre-scaled by ½; batch-major
 GRU: gates (n, 3H) in the order (r, z, n), r and z rows pre-scaled by ½; σ(a) = (1 + tanh(a/2)) / 2):
@@ -31,6 +33,11 @@ GRU: gates (n, 3H) in the order (r, z, n), r and z rows pre-scaled by ½; σ(a) 
 * ``gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, m)`` — di, dhh ← ∂ of the input and hidden pre-activations,
   dhz ← the part of ∂h_{t−1} that does not pass through W_hh (m (n,) as above).
 
+GELU with the tanh approximation, GELU(x) ≈ ½ x (1 + tanh u), u = √(2/π)(x + 0.044715 x³), on flat arrays
+(float32; the backward recomputes tanh u from x rather than reading a saved copy):
+
+* ``gelu_tanh_forward(x, y)``; ``gelu_tanh_backward(x, g, gx)`` — gx = g (½ (1 + tanh u) + ½ x (1 − tanh² u) u′).
+
 Layer norm over the rows of x (R, D), γ = w, β = b (D,):
 
 * ``layer_norm_forward(x, w, b, eps, mean, invstd, y)`` — μ and 1/√(σ² + ε) of each row (R, 1), y = x̂ γ + β with
@@ -43,6 +50,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import types
 
 import numpy as np
@@ -91,11 +99,13 @@ def compiled() -> types.SimpleNamespace:
 
     @numba.njit(inline="always", fastmath=_FASTMATH, error_model="numpy")
     def tanh(x):
-        x = clamp if x > clamp else x
-        x = -clamp if x < -clamp else x
-        x2 = x * x
-        p = x * (a1 + x2 * (a3 + x2 * (a5 + x2 * (a7 + x2 * (a9 + x2 * (a11 + x2 * a13))))))
-        return p / (b0 + x2 * (b2 + x2 * (b4 + x2 * b6)))
+        c = clamp if x > clamp else x
+        c = -clamp if c < -clamp else c
+        x2 = c * c
+        p = c * (a1 + x2 * (a3 + x2 * (a5 + x2 * (a7 + x2 * (a9 + x2 * (a11 + x2 * a13))))))
+        t = p / (b0 + x2 * (b2 + x2 * (b4 + x2 * b6)))
+        t = one if x > clamp else t  # beyond the clamp float32's tanh is ±1 (so that 1 + tanh x is 0 there)
+        return -one if x < -clamp else t
 
     @jit
     def tanh_into(x, out):
@@ -197,6 +207,22 @@ def compiled() -> types.SimpleNamespace:
                 for j in range(D):
                     gx[i, j] = inv * (g[i, j] * w[j] - m1 - (x[i, j] - mu) * inv * m2)
 
+    gc, ga = f32(math.sqrt(2.0 / math.pi)), f32(0.044715)
+    gc3 = f32(3 * 0.044715 * math.sqrt(2.0 / math.pi))
+
+    @jit
+    def gelu_tanh_forward(x, y):
+        for k in range(x.size):
+            v = x[k]
+            y[k] = half * v * (one + tanh(gc * v + gc * ga * v * v * v))
+
+    @jit
+    def gelu_tanh_backward(x, g, gx):
+        for k in range(x.size):
+            v = x[k]
+            t = tanh(gc * v + gc * ga * v * v * v)
+            gx[k] = g[k] * (half * (one + t) + half * v * (one - t * t) * (gc + gc3 * v * v))
+
     def layer_norm_forward(x, w, b, eps, mean, invstd, y):
         t = x.dtype.type
         layer_norm_forward_(x, w, b, t(eps), mean, invstd, y, t(1), t(1 / x.shape[1]))
@@ -217,4 +243,5 @@ def compiled() -> types.SimpleNamespace:
 
     return types.SimpleNamespace(tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_backward=lstm_backward_, gru_forward=gru_forward_,
                                  gru_backward=gru_backward_, layer_norm_forward=layer_norm_forward,
-                                 layer_norm_backward=layer_norm_backward_)
+                                 layer_norm_backward=layer_norm_backward_, gelu_tanh_forward=gelu_tanh_forward,
+                                 gelu_tanh_backward=gelu_tanh_backward)

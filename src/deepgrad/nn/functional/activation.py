@@ -7,6 +7,7 @@ from ... import ops, parallel
 from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...backend import array_module
+from ...ops import jit_kernels
 from ...tensor import Tensor
 from ._checks import check_float
 
@@ -107,7 +108,13 @@ class _GeluTanh(Function):
     def forward(self, x):
         xp = array_module(x)
         xf = xp.ascontiguousarray(x).reshape(-1)
-        y, th = xp.empty_like(xf), xp.empty_like(xf)
+        y = xp.empty_like(xf)
+        jit = jit_kernels.for_arrays(xp, x.dtype)
+        if jit is not None:  # one compiled pass per block; the backward recomputes tanh u (see jit_kernels)
+            parallel.row_blocks(xf.size, 1, lambda r: jit.gelu_tanh_forward(xf[r], y[r]), xf)
+            self.th = None
+            return y.reshape(x.shape)
+        th = xp.empty_like(xf)
 
         def block(r):
             xs, u, ys = xf[r], th[r], y[r]
@@ -132,7 +139,11 @@ class _GeluTanh(Function):
             return (autograd_grad([_gelu_tanh_reference(x)], [x], [g], create_graph=True)[0],)
         xp = array_module(g._data)
         xd, gd = xp.ascontiguousarray(x._data).reshape(-1), xp.ascontiguousarray(g._data).reshape(-1)
-        th, d = self.th, xp.empty_like(self.th)
+        th, d = self.th, xp.empty_like(gd)
+        if th is None:
+            jit = jit_kernels.compiled()
+            parallel.row_blocks(d.size, 1, lambda r: jit.gelu_tanh_backward(xd[r], gd[r], d[r]), d)
+            return (Tensor._wrap(d.reshape(x.shape)),)
 
         def block(r):
             xs, ts, ds = xd[r], th[r], d[r]
