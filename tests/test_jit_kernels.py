@@ -76,3 +76,37 @@ def test_gelu_tanh(shape):
     for a, b, tol in zip(fast, ref, (2e-6, 2e-5)):
         assert a.dtype == b.dtype == np.float32 and a.shape == shape
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("mask", ["causal", "none", "bool", "float row", "fully masked row"])
+def test_attention_softmax(mask):
+    rng = np.random.default_rng(2)
+    q, k, v = (dg.tensor(rng.standard_normal((3, 2, 9, 4)) * 2, dtype=dg.float32, requires_grad=True)
+               for _ in range(3))
+    g = dg.tensor(rng.standard_normal((3, 2, 9, 4)), dtype=dg.float32)
+    kw = {"is_causal": True} if mask == "causal" else {}
+    if mask == "bool":
+        kw["attn_mask"] = dg.tensor(rng.random((9, 9)) > 0.3)
+    elif mask == "float row":  # (1, S): broadcast over the rows, so the NumPy passes take it
+        kw["attn_mask"] = dg.tensor(rng.standard_normal((1, 9)), dtype=dg.float32)
+    elif mask == "fully masked row":
+        m = np.ones((9, 9), bool)
+        m[4] = False
+        kw["attn_mask"] = dg.tensor(m)
+
+    def run():
+        y = F.scaled_dot_product_attention(q, k, v, **kw)
+        y.backward(g)
+        got = [y.detach().numpy()] + [t.grad.numpy().copy() for t in (q, k, v)]
+        for t in (q, k, v):
+            t.grad = None
+        return got
+
+    fast, ref = _both(run)
+    for a, b in zip(fast, ref):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    if mask == "fully masked row":
+        assert np.isnan(fast[0][:, :, 4]).all()

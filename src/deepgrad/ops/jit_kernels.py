@@ -8,6 +8,9 @@ several NumPy passes of an op into one loop that reads each element once and kee
   :class:`deepgrad.nn.functional.normalization._LayerNorm` (ten forward and nine backward), float32 and float64.
 * GELU's tanh form, forward and backward, in place of :class:`deepgrad.nn.functional.activation._GeluTanh`'s
   (eight and twelve passes), float32.
+* The softmax inside scaled dot-product attention (:class:`deepgrad.nn.functional.attention._SDPA`): scale, mask
+  and the row maximum in one pass before NumPy's exp, the normalisation in one after it, and the backward's
+  P ⊙ (dP − Σ dP ⊙ P) in one (seven and four NumPy passes before), float32.
 
 Every kernel computes what the NumPy code beside its op's mathematics computes, with the same arguments, and the
 tests run both on every case and require them to agree. :func:`for_arrays` is the one rule that chooses: these
@@ -37,6 +40,12 @@ GELU with the tanh approximation, GELU(x) ≈ ½ x (1 + tanh u), u = √(2/π)(x
 (float32; the backward recomputes tanh u from x rather than reading a saved copy):
 
 * ``gelu_tanh_forward(x, y)``; ``gelu_tanh_backward(x, g, gx)`` — gx = g (½ (1 + tanh u) + ½ x (1 − tanh² u) u′).
+
+Softmax over the rows of the last axis of s, dp (n, L, S) (float32; bias (L, S)):
+
+* ``softmax_shift(s, bias, has_bias, scale)`` — s ← s · scale + bias − max_j(s · scale + bias).
+* ``softmax_normalize(e)`` — e ← e / Σ_j e.
+* ``softmax_backward(p, dp)`` — dp ← p ⊙ (dp − Σ_j dp ⊙ p).
 
 Layer norm over the rows of x (R, D), γ = w, β = b (D,):
 
@@ -93,7 +102,7 @@ def compiled() -> types.SimpleNamespace:
     f32 = np.float32
     a1, a3, a5, a7, a9, a11, a13 = (f32(v) for v in _ALPHA)
     b0, b2, b4, b6 = (f32(v) for v in _BETA)
-    clamp, half, one = f32(_CLAMP), f32(0.5), f32(1.0)
+    clamp, half, one, zero = f32(_CLAMP), f32(0.5), f32(1.0), f32(0.0)
     jit = functools.partial(numba.njit, nogil=True, fastmath=_FASTMATH, error_model="numpy", boundscheck=False,
                             cache=True)
 
@@ -223,6 +232,52 @@ def compiled() -> types.SimpleNamespace:
             t = tanh(gc * v + gc * ga * v * v * v)
             gx[k] = g[k] * (half * (one + t) + half * v * (one - t * t) * (gc + gc3 * v * v))
 
+    @sums
+    def softmax_shift(s, bias, has_bias, scale):
+        """s ← s · scale + bias − its row maximum (rows of the last axis; s (n, L, S), bias (L, S))."""
+        n, L, S = s.shape
+        for h in range(n):
+            for i in range(L):
+                row = s[h, i]
+                if has_bias:
+                    for j in range(S):
+                        row[j] = row[j] * scale + bias[i, j]
+                else:
+                    for j in range(S):
+                        row[j] = row[j] * scale
+                m = row[0]
+                for j in range(1, S):
+                    m = row[j] if row[j] > m else m
+                for j in range(S):
+                    row[j] = row[j] - m
+
+    @sums
+    def softmax_normalize(e):
+        """e ← e / its row sum."""
+        n, L, S = e.shape
+        for h in range(n):
+            for i in range(L):
+                row = e[h, i]
+                total = row[0] - row[0]
+                for j in range(S):
+                    total += row[j]
+                inv = one / total
+                for j in range(S):
+                    row[j] = row[j] * inv
+
+    @sums
+    def softmax_backward(p, dp):
+        """dp ← p ⊙ (dp − Σ_j dp ⊙ p), the gradient of softmax's input from its output's (rows of the last axis)."""
+        n, L, S = p.shape
+        for h in range(n):
+            for i in range(L):
+                pr, dr = p[h, i], dp[h, i]
+                c = dr[0] - dr[0]
+                for j in range(S):
+                    c += dr[j] * pr[j]
+                for j in range(S):
+                    dr[j] = pr[j] * (dr[j] - c)
+
     def layer_norm_forward(x, w, b, eps, mean, invstd, y):
         t = x.dtype.type
         layer_norm_forward_(x, w, b, t(eps), mean, invstd, y, t(1), t(1 / x.shape[1]))
@@ -244,4 +299,5 @@ def compiled() -> types.SimpleNamespace:
     return types.SimpleNamespace(tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_backward=lstm_backward_, gru_forward=gru_forward_,
                                  gru_backward=gru_backward_, layer_norm_forward=layer_norm_forward,
                                  layer_norm_backward=layer_norm_backward_, gelu_tanh_forward=gelu_tanh_forward,
-                                 gelu_tanh_backward=gelu_tanh_backward)
+                                 gelu_tanh_backward=gelu_tanh_backward, softmax_shift=softmax_shift,
+                                 softmax_normalize=softmax_normalize, softmax_backward=softmax_backward)

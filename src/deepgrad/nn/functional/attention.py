@@ -17,6 +17,7 @@ from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...backend import array_module
 from ...creation import tensor
+from ...ops import jit_kernels
 from ...ops._util import ShapeError
 from ...tensor import Tensor
 from .dropout import dropout
@@ -83,6 +84,8 @@ class _SDPA(Function):
             return out
         p = xp.empty((*q.shape[:-1], k.shape[-2]), xp.result_type(q, k))
         out = xp.empty((*q.shape[:-1], v.shape[-1]), xp.result_type(p, v))
+        whole = bias is None or (bias.ndim == 2 and bias.shape == p.shape[-2:])  # a bias the kernel indexes as is
+        self.jit = jit_kernels.for_arrays(xp, p.dtype) if whole else None
 
         def block(r):
             b = bias if bias is None or bias.ndim == 2 else bias[r]
@@ -95,6 +98,13 @@ class _SDPA(Function):
     def _scores_forward(self, xp, q, k, v, bias, p=None, out=None):
         """(P, P V) of one block, P = softmax(Q Kᵀ · scale + bias), into ``p`` and ``out`` where given."""
         s = xp.matmul(q, k.swapaxes(-1, -2), out=p)
+        jit = getattr(self, "jit", None) if p is not None else None
+        if jit is not None:  # compiled passes before and after exp (see deepgrad.ops.jit_kernels)
+            s3 = s.reshape(-1, *s.shape[-2:])
+            jit.softmax_shift(s3, s3[0] if bias is None else bias, bias is not None, s.dtype.type(self.scale))
+            xp.exp(s, out=s)
+            jit.softmax_normalize(s3)
+            return s, xp.matmul(s, v, out=out)
         s *= self.scale
         if bias is not None:
             s = s + bias if p is None else xp.add(s, bias, out=s)  # unblocked: bias may broadcast beyond s
@@ -138,8 +148,12 @@ class _SDPA(Function):
         """(dQ, dK, dV, dS) of one block (dQ, dK, dV None where not needed)."""
         dv = xp.matmul(p.swapaxes(-1, -2), go) if need[2] else None
         dp = xp.matmul(go, v.swapaxes(-1, -2))
-        dp -= (dp * p).sum(axis=-1, keepdims=True)
-        dp *= p  # dS, the gradient of the scores (before the scale)
+        jit = getattr(self, "jit", None)
+        if jit is not None and p.flags.c_contiguous:
+            jit.softmax_backward(p.reshape(-1, *p.shape[-2:]), dp.reshape(-1, *dp.shape[-2:]))
+        else:
+            dp -= (dp * p).sum(axis=-1, keepdims=True)
+            dp *= p  # dS, the gradient of the scores (before the scale)
         dq = xp.matmul(dp, k) * self.scale if need[0] else None
         dk = xp.matmul(dp.swapaxes(-1, -2), q) * self.scale if need[1] else None
         return dq, dk, dv, dp
