@@ -137,13 +137,6 @@ def _project(x2, w, bias):
     return g
 
 
-def _total(xp, a, axis: int):
-    """Σ of the 2-d array ``a`` along ``axis`` (a bias gradient over all steps and the batch), as a product with a
-    vector of ones: a GEMV, measured 4x the speed of ``a.sum(axis)`` on the 2-core CPU at (1024, 2048)."""
-    ones = xp.ones(a.shape[axis], a.dtype)
-    return parallel.matmul(a, ones) if axis == 1 else parallel.matmul(ones, a)
-
-
 def _prev_states(hs, h0, reverse: bool):
     """h_{t−1} for every step t (time-major): the state each step read."""
     xp = array_module(hs)
@@ -488,7 +481,7 @@ class LSTMLayer(_Layer):
             prev = _prev_states(hs, xp.ascontiguousarray(h0.T), self.reverse)  # (L, P, N)
             grads["w_hh"] = parallel.matmul(d2, _flat2(prev.transpose(0, 2, 1)))[inv]
         if self.has_bias:
-            db = _total(xp, d2, 1)[inv]
+            db = parallel.total(d2, 1)[inv]
             grads["b_ih"], grads["b_hh"] = db, db.copy()  # two arrays: accumulating into one leaves the other
         if need["w_hr"]:
             r_all = gates[:, 2 * H:3 * H] * tcs  # h before the projection (L, H, N)
@@ -571,7 +564,7 @@ class GRULayer(_Layer):
         if need["w_hh"]:
             grads["w_hh"] = parallel.matmul(d2h.T, _flat2(prev))
         if self.has_bias:
-            grads["b_ih"], grads["b_hh"] = _total(xp, d2i, 0), _total(xp, d2h, 0)
+            grads["b_ih"], grads["b_hh"] = parallel.total(d2i, 0), parallel.total(d2h, 0)
         return grads
 
 
@@ -646,7 +639,7 @@ class RNNLayer(_Layer):
         if need["w_hh"]:
             grads["w_hh"] = parallel.matmul(d2.T, _flat2(_prev_states(hs, h0, self.reverse)))
         if self.has_bias:
-            db = _total(xp, d2, 0)
+            db = parallel.total(d2, 0)
             grads["b_ih"], grads["b_hh"] = db, db.copy()
         return grads
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ... import ops, parallel
+from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...ops._util import ShapeError
 from ...promotion import require_same_dtype
@@ -29,8 +30,15 @@ class _Linear(Function):
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         gw = g2.mT @ (x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x) if need[1] else None
         if len(need) == 3:
-            return gx, gw, (g2.sum(0) if need[2] else None)
+            return gx, gw, (self._bias_grad(g2) if need[2] else None)
         return gx, gw
+
+    @staticmethod
+    def _bias_grad(g2: Tensor) -> Tensor:
+        """Σ g over the rows: a GEMV with ones (parallel.total) unless a graph of the backward is being built."""
+        if grad_mode.state.enabled or g2.dtype.kind != "f":
+            return g2.sum(0)
+        return Tensor._wrap(parallel.total(g2._data, 0))
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
