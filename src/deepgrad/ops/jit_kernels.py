@@ -31,6 +31,8 @@ GRU: gates (n, 3H) in the order (r, z, n), r and z rows pre-scaled by ½; σ(a) 
 * ``lstm_backward(a, tc, c_prev, dr, dc, d, m)`` — d ← ∂ of the four pre-activations, dc ← ∂c_{t−1}, given
   dr = ∂r and dc = ∂c_t from the step after; m (N,) is 1 where the sequence takes the step, 0 where it is past its
   end (d = 0 there, dc passes through), None for all 1.
+* ``lstm_gather_steps(ring, k, dgates, lo)`` — dgates[:, lo:lo + k] = ring[:k] transposed (the ∂gates of k steps
+  (k, 4H, N) into the (4H, L, N) layout of the weight products), written in destination order.
 * ``gru_forward(a, buf, b_hn, h, ghn, h1)`` — a ← (r, z, n); ghn = W_hn h + b_hn (b_hn may be None);
   h1 = n + z⊙(h − n).
 * ``gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, m)`` — di, dhh ← ∂ of the input and hidden pre-activations,
@@ -148,6 +150,14 @@ def compiled() -> types.SimpleNamespace:
                 d[2 * H + j, n] = mn * (dq * t * o * (one - o))
                 d[3 * H + j, n] = mn * (dcn * i * (one - g * g))
                 dc[j, n] = dcn * (mn * f + (one - mn))
+
+    @jit
+    def lstm_gather_steps(ring, k, dgates, lo):
+        G, N = ring.shape[1], ring.shape[2]
+        for j in range(G):  # destination order: one 128-byte run after another of dgates[j, lo:lo + k]
+            for s in range(k):
+                for n in range(N):
+                    dgates[j, lo + s, n] = ring[s, j, n]
 
     @jit
     def gru_forward(a, buf, b_hn, h, ghn, h1):
@@ -296,7 +306,7 @@ def compiled() -> types.SimpleNamespace:
     def gru_backward_(a, ghn, h_prev, dh, di, dhh, dhz, m):
         gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, np.ones(dh.shape[0], dh.dtype) if m is None else m)
 
-    return types.SimpleNamespace(tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_backward=lstm_backward_, gru_forward=gru_forward_,
+    return types.SimpleNamespace(tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_gather_steps=lstm_gather_steps, lstm_backward=lstm_backward_, gru_forward=gru_forward_,
                                  gru_backward=gru_backward_, layer_norm_forward=layer_norm_forward,
                                  layer_norm_backward=layer_norm_backward_, gelu_tanh_forward=gelu_tanh_forward,
                                  gelu_tanh_backward=gelu_tanh_backward, softmax_shift=softmax_shift,

@@ -250,7 +250,12 @@ def _gru_cell_backward(a, ghn, h_prev, dh, di, dhh, dhz, m):
         xp.multiply(dh, m * z + (1 - m), out=dhz)
 
 
+def _lstm_gather_steps(ring, k, dgates, lo):
+    dgates[:, lo:lo + k] = ring[:k].transpose(1, 0, 2)
+
+
 _NUMPY_CELLS = types.SimpleNamespace(lstm_forward=_lstm_cell_forward, lstm_backward=_lstm_cell_backward,
+                                     lstm_gather_steps=_lstm_gather_steps,
                                      gru_forward=_gru_cell_forward, gru_backward=_gru_cell_backward)
 
 
@@ -469,25 +474,52 @@ class LSTMLayer(_Layer):
                     dh = xp.dot(w_p, d) + xp.where(m, 0, dh)
                 hi = min(lo + _RING, L)
                 if p is None or not lo <= p < hi:  # the ring holds all of steps lo..hi−1: the next step is outside
-                    dgates[:, lo:hi] = ring[:hi - lo].transpose(1, 0, 2)
+                    cell.lstm_gather_steps(ring, hi - lo, dgates, lo)
         inv = xp.argsort(perm)
         d2 = dgates.reshape(4 * H, L * N)  # columns in (t, n) order
         grads = {"h0": xp.ascontiguousarray(dh.T), "c0": xp.ascontiguousarray(dc.T)}
-        if need["x"]:
-            grads["x"] = self._dx(xp, d2.T, w_ih[perm], x.shape)
-        if need["w_ih"]:
-            grads["w_ih"] = parallel.matmul(d2, _flat2(xt))[inv]
-        if need["w_hh"]:
-            prev = _prev_states(hs, xp.ascontiguousarray(h0.T), self.reverse)  # (L, P, N)
-            grads["w_hh"] = parallel.matmul(d2, _flat2(prev.transpose(0, 2, 1)))[inv]
-        if self.has_bias:
-            db = parallel.total(d2, 1)[inv]
-            grads["b_ih"], grads["b_hh"] = db, db.copy()  # two arrays: accumulating into one leaves the other
+        if need["x"]:  # ∂xᵀ = W_ihᵀ ∂a (I, L·N), then into x's layout (measured 10 % faster than ∂aᵀ W_ih)
+            dxt = parallel.matmul(w_ih[perm].T, d2).reshape(-1, L, N)
+            grads["x"] = xp.ascontiguousarray(dxt.transpose(2, 1, 0) if self.batch_first else dxt.transpose(1, 2, 0))
+        grads.update(self._weight_grads(xp, d2, hs, h0, xt, need, inv))
         if need["w_hr"]:
             r_all = gates[:, 2 * H:3 * H] * tcs  # h before the projection (L, H, N)
             dh2 = xp.ascontiguousarray(dhs.transpose(1, 0, 2)).reshape(P, L * N)
             grads["w_hr"] = parallel.matmul(dh2, _flat2(r_all.transpose(0, 2, 1)))
         return grads
+
+
+    def _weight_grads(self, xp, d2, hs, h0, xt, need, inv):
+        """∂W_hh = ∂a [h_{t−1}]ᵀ, ∂W_ih = ∂a xᵀ and ∂b = ∂a 1 over all steps as one product of ∂a (4H, L·N) with
+        the columns [h_{t−1} | x_t | 1] side by side (measured on the 2-core CPU: 13–15 ms against 13–21 ms for
+        the two products and the GEMV apart)."""
+        L, P, N = hs.shape
+        I = xt.shape[-1]
+        parts = [(k, n) for k, n in (("w_hh", P), ("w_ih", I), ("b", 1))
+                 if (self.has_bias if k == "b" else need[k])]
+        if not parts:
+            return {}
+        cols = xp.empty((L, N, sum(n for _, n in parts)), d2.dtype)
+        at, grads = 0, {}
+        for k, n in parts:
+            c = cols[:, :, at:at + n]
+            if k == "w_hh":  # h_{t−1} (N, P) for every step t: h0 at the first step of the direction
+                first, rest, before = (-1, slice(None, -1), slice(1, None)) if self.reverse else \
+                    (0, slice(1, None), slice(None, -1))
+                c[first] = h0
+                c[rest] = hs[before].transpose(0, 2, 1)
+            else:
+                c[...] = xt if k == "w_ih" else 1
+            at += n
+        res = parallel.matmul(d2, cols.reshape(L * N, -1))[inv]
+        at = 0
+        for k, n in parts:
+            grads[k] = res[:, at:at + n]
+            at += n
+        if "b" in grads:
+            db = xp.ascontiguousarray(grads.pop("b")[:, 0])
+            grads["b_ih"], grads["b_hh"] = db, db.copy()  # two arrays: accumulating into one leaves the other
+        return {k: xp.ascontiguousarray(v) for k, v in grads.items()}
 
 
 class GRULayer(_Layer):
