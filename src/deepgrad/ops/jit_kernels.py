@@ -104,7 +104,7 @@ def compiled() -> types.SimpleNamespace:
     f32 = np.float32
     a1, a3, a5, a7, a9, a11, a13 = (f32(v) for v in _ALPHA)
     b0, b2, b4, b6 = (f32(v) for v in _BETA)
-    clamp, half, one, zero = f32(_CLAMP), f32(0.5), f32(1.0), f32(0.0)
+    clamp, half, one = f32(_CLAMP), f32(0.5), f32(1.0)
     jit = functools.partial(numba.njit, nogil=True, fastmath=_FASTMATH, error_model="numpy", boundscheck=False,
                             cache=True)
 
@@ -306,8 +306,9 @@ def compiled() -> types.SimpleNamespace:
     def gru_backward_(a, ghn, h_prev, dh, di, dhh, dhz, m):
         gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, np.ones(dh.shape[0], dh.dtype) if m is None else m)
 
-    return types.SimpleNamespace(tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_gather_steps=lstm_gather_steps, lstm_backward=lstm_backward_, gru_forward=gru_forward_,
-                                 gru_backward=gru_backward_, layer_norm_forward=layer_norm_forward,
-                                 layer_norm_backward=layer_norm_backward_, gelu_tanh_forward=gelu_tanh_forward,
-                                 gelu_tanh_backward=gelu_tanh_backward, softmax_shift=softmax_shift,
-                                 softmax_normalize=softmax_normalize, softmax_backward=softmax_backward)
+    return types.SimpleNamespace(
+        tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_backward=lstm_backward_,
+        lstm_gather_steps=lstm_gather_steps, gru_forward=gru_forward_, gru_backward=gru_backward_,
+        layer_norm_forward=layer_norm_forward, layer_norm_backward=layer_norm_backward_,
+        gelu_tanh_forward=gelu_tanh_forward, gelu_tanh_backward=gelu_tanh_backward, softmax_shift=softmax_shift,
+        softmax_normalize=softmax_normalize, softmax_backward=softmax_backward)

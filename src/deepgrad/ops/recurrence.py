@@ -14,7 +14,7 @@ Variable-length batches (packed sequences) pass ``lengths``: at steps t ≥ leng
 and its output is zero, so h_n is the state after the sequence's own last element, for both directions.
 
 Measured on the 2-core CPU (char-LSTM step of the issue, 64 steps, batch 32, H = 256): the unrolled reference takes
-about 2.5x PyTorch's time, the fused layer about PyTorch's (see benchmarks/bench_sequence.py).
+about 2.5x PyTorch's time; the fused layer's ratios are in docs/benchmarks.md (benchmarks/bench_sequence.py).
 """
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module
 from ..tensor import Tensor
-from . import linalg
-from . import jit_kernels
+from . import jit_kernels, linalg
 from .elementwise import relu, sigmoid, tanh
 from .shape import cat, stack
 
