@@ -95,7 +95,8 @@ def _gelu_tanh_reference(x: Tensor) -> Tensor:
 
 
 class _GeluTanh(Function):
-    """One node for :func:`_gelu_tanh_reference`, in place on raw arrays; saves tanh u, and its backward is
+    """One node for :func:`_gelu_tanh_reference`, in place on raw arrays; saves tanh u (the compiled kernels of
+    :mod:`deepgrad.ops.jit_kernels` recompute it instead), and its backward is
 
         ∂/∂x = ½ (1 + tanh u) + ½ x (1 − tanh² u) √(2/π) (1 + 3 · 0.044715 x²)
 

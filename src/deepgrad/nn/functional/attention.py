@@ -62,7 +62,8 @@ def _attention_reference(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, s
 class _SDPA(Function):
     """One node for softmax(Q Kᵀ · scale + bias) V; saves P (…, L, S). The batch and head axes are independent:
     where q, k, v share them, both passes run in blocks of them on the op's threads
-    (:func:`deepgrad.parallel.row_blocks`)."""
+    (:func:`deepgrad.parallel.row_blocks`), and the softmax's passes are compiled ones
+    (:mod:`deepgrad.ops.jit_kernels`) where they apply."""
 
     saves_inputs = (0, 1, 2)
 

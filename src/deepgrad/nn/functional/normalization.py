@@ -166,7 +166,8 @@ _JIT_DTYPES = ("float32", "float64")  # layer norm's compiled kernels (deepgrad.
 
 class _LayerNorm(Function):
     """y = x̂ γ + β, x̂ = (x − μ) / √(σ² + ε) over the last k axes: :class:`_Normalize` and the affine map as one node
-    on raw arrays (fewer passes and temporaries, no graph nodes between); saves x̂ and 1/σ. Backward:
+    on raw arrays (fewer passes and temporaries, no graph nodes between); saves x̂ and 1/σ (μ and 1/σ with the
+    compiled kernels of :mod:`deepgrad.ops.jit_kernels`, which recompute x̂). Backward:
     ∂γ = Σ g x̂, ∂β = Σ g (over the leading axes), ∂x = (1/σ)(ĝ − mean(ĝ) − x̂ mean(ĝ x̂)), ĝ = g γ; when a graph of
     the backward pass is requested it differentiates the composition (:class:`_Normalize`, then γ, β). Rows are
     independent: both passes run in blocks of rows on the op's threads (:func:`deepgrad.parallel.row_blocks`)."""
