@@ -110,3 +110,26 @@ def test_attention_softmax(mask):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     if mask == "fully masked row":
         assert np.isnan(fast[0][:, :, 4]).all()
+
+
+@pytest.mark.parametrize("dtype", [dg.float32, dg.float64])
+@pytest.mark.parametrize("opt, kw", [("Adam", {}), ("Adam", {"weight_decay": 0.1, "maximize": True}),
+                                     ("AdamW", {"weight_decay": 0.1})])
+def test_adam_step(dtype, opt, kw):
+    """Adam's fused update against its NumPy passes: the same operations in the same order, so equal arrays."""
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal((5, 7))
+    grads = [rng.standard_normal((5, 7)) for _ in range(4)]
+
+    def run():
+        p = nn.Parameter(dg.tensor(start, dtype=dtype))
+        o = getattr(dg.optim, opt)([p], lr=0.01, **kw)
+        for g in grads:
+            p.grad = dg.tensor(g, dtype=dtype)
+            o.step()
+        st = o.state[p]
+        return [p.detach().numpy(), st["exp_avg"].numpy() if hasattr(st["exp_avg"], "numpy") else st["exp_avg"]]
+
+    fast, ref = _both(run)
+    for a, b in zip(fast, ref):
+        np.testing.assert_allclose(a, b, rtol=4 * np.finfo(a.dtype).eps, atol=4 * np.finfo(a.dtype).eps)

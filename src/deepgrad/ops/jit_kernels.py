@@ -8,6 +8,9 @@ several NumPy passes of an op into one loop that reads each element once and kee
   :class:`deepgrad.nn.functional.normalization._LayerNorm` (ten forward and nine backward), float32 and float64.
 * GELU's tanh form, forward and backward, in place of :class:`deepgrad.nn.functional.activation._GeluTanh`'s
   (eight and twelve passes), float32.
+* Adam's update of one parameter (without AMSGrad) in one pass instead of twelve
+  (:class:`deepgrad.optim.Adam`, ``AdamW``), float32 and float64, with NumPy's operations in NumPy's order, so
+  the same roundings.
 * The softmax inside scaled dot-product attention (:class:`deepgrad.nn.functional.attention._SDPA`): scale, mask
   and the row maximum in one pass before NumPy's exp, the normalisation in one after it, and the backward's
   P ⊙ (dP − Σ dP ⊙ P) in one (seven and four NumPy passes before), float32.
@@ -48,6 +51,9 @@ Softmax over the rows of the last axis of s, dp (n, L, S) (float32; bias (L, S))
 * ``softmax_shift(s, bias, has_bias, scale)`` — s ← s · scale + bias − max_j(s · scale + bias).
 * ``softmax_normalize(e)`` — e ← e / Σ_j e.
 * ``softmax_backward(p, dp)`` — dp ← p ⊙ (dp − Σ_j dp ⊙ p).
+
+Adam on flat contiguous arrays: ``adam_step(x, g, m, v, beta1, beta2, t, lr, eps)`` — m ← β₁ m + (1 − β₁) g,
+v ← β₂ v + (1 − β₂) g², x ← x − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε).
 
 Layer norm over the rows of x (R, D), γ = w, β = b (D,):
 
@@ -288,6 +294,20 @@ def compiled() -> types.SimpleNamespace:
                 for j in range(S):
                     dr[j] = pr[j] * (dr[j] - c)
 
+    @numba.njit(nogil=True, error_model="numpy", boundscheck=False, cache=True)  # no fastmath: NumPy's roundings
+    def adam_step(x, g, m, v, b1, c1, b2, c2, bias2, eps, step):
+        for k in range(x.size):
+            gk = g[k]
+            mk = m[k] * b1 + gk * c1
+            vk = v[k] * b2 + gk * gk * c2
+            m[k], v[k] = mk, vk
+            x[k] -= mk / (np.sqrt(vk) * bias2 + eps) * step
+
+    def adam_step_(x, g, m, v, beta1, beta2, t, lr, eps):
+        d = x.dtype.type
+        adam_step(x, g, m, v, d(beta1), d(1 - beta1), d(beta2), d(1 - beta2), d(1 / math.sqrt(1 - beta2 ** t)),
+                  d(eps), d(lr / (1 - beta1 ** t)))
+
     def layer_norm_forward(x, w, b, eps, mean, invstd, y):
         t = x.dtype.type
         layer_norm_forward_(x, w, b, t(eps), mean, invstd, y, t(1), t(1 / x.shape[1]))
@@ -311,4 +331,4 @@ def compiled() -> types.SimpleNamespace:
         lstm_gather_steps=lstm_gather_steps, gru_forward=gru_forward_, gru_backward=gru_backward_,
         layer_norm_forward=layer_norm_forward, layer_norm_backward=layer_norm_backward_,
         gelu_tanh_forward=gelu_tanh_forward, gelu_tanh_backward=gelu_tanh_backward, softmax_shift=softmax_shift,
-        softmax_normalize=softmax_normalize, softmax_backward=softmax_backward)
+        softmax_normalize=softmax_normalize, softmax_backward=softmax_backward, adam_step=adam_step_)

@@ -5,6 +5,7 @@ import math
 from collections.abc import Iterable
 
 from .. import backend
+from ..ops import jit_kernels
 from .optimizer import Optimizer, check, descent_gradient, implementation
 
 
@@ -62,6 +63,12 @@ class Adam(Optimizer):
         g = descent_gradient(x, g, group)
         state["step"] = t = state["step"] + 1
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        jit = None if group["amsgrad"] else jit_kernels.for_arrays(xp, x.dtype, ("float32", "float64"))
+        if jit is not None and x.flags.c_contiguous and m.flags.c_contiguous and v.flags.c_contiguous \
+                and g.dtype == x.dtype and g.shape == x.shape:
+            jit.adam_step(x.reshape(-1), xp.ascontiguousarray(g).reshape(-1), m.reshape(-1), v.reshape(-1), b1, b2,
+                          t, lr, eps)  # the same passes as below, fused (see deepgrad.ops.jit_kernels)
+            return
         tmp = xp.multiply(g, 1 - b1)  # one scratch array for the whole update: 8 passes over the parameter, not 13
         m *= b1
         m += tmp
