@@ -8,7 +8,8 @@ Kernels:
   :mod:`deepgrad.nn.functional.normalization` (same results to float rounding, slower, written to be read). Set it
   at any time (``deepgrad.backends.cpu.fast_kernels = False``) or for a block (``with cpu.flags(fast_kernels=False):``).
   With Numba installed (``pip install deepgrad[jit]``) it also switches on the compiled kernels of
-  :mod:`deepgrad.ops.jit_kernels` (the LSTM and GRU cells, layer norm, ...) in place of their NumPy passes.
+  :mod:`deepgrad.ops.jit_kernels` (the LSTM and GRU cells, layer norm, GELU, attention's softmax, Adam) in place
+  of their NumPy passes.
 
 Process-wide tuning, each setting applied once by ``import deepgrad`` (:func:`apply_process_tuning`), each with an
 environment variable that turns it off, and :func:`report` saying what is set and why:
@@ -135,7 +136,8 @@ def settings() -> dict:
     out = {"fast_kernels": (fast_kernels, "ops.cpu_kernels" if fast_kernels else
                             "reference kernels (DEEPGRAD_KERNELS=reference or set at run time)"),
            "jit_kernels": (fast_kernels and jit_kernels.available(),
-                           "fused LSTM/GRU cells and layer norm compiled by Numba (ops.jit_kernels)"
+                           "LSTM/GRU cells, layer norm, GELU, attention softmax, Adam compiled by Numba "
+                           "(ops.jit_kernels)"
                            if jit_kernels.available() else "Numba is not installed: NumPy passes (pip install "
                            "deepgrad[jit])"),
            "num_threads": (parallel.get_num_threads(), "threads per op (DEEPGRAD_NUM_THREADS, OMP_NUM_THREADS, "
