@@ -133,3 +133,18 @@ def test_adam_step(dtype, opt, kw):
     fast, ref = _both(run)
     for a, b in zip(fast, ref):
         np.testing.assert_allclose(a, b, rtol=4 * np.finfo(a.dtype).eps, atol=4 * np.finfo(a.dtype).eps)
+
+
+def test_a_numba_that_does_not_import_means_the_numpy_passes(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` now raises ImportError
+    monkeypatch.setattr(jit_kernels.importlib.util, "find_spec", lambda name: object())  # ... though it is found
+    with pytest.warns(RuntimeWarning, match="Numba is installed but does not import"):
+        assert jit_kernels.available.__wrapped__() is False
+    monkeypatch.setattr(jit_kernels, "available", lambda: False)
+    assert jit_kernels.for_arrays(np, np.float32) is None
+    m = nn.LSTM(3, 4)
+    out, _ = m(dg.randn(5, 2, 3))
+    out.sum().backward()
+    assert m.weight_hh_l0.grad is not None and cpu.settings()["jit_kernels"][0] is False

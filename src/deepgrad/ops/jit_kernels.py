@@ -69,6 +69,7 @@ import functools
 import importlib.util
 import math
 import types
+import warnings
 
 import numpy as np
 
@@ -87,9 +88,19 @@ _FASTMATH = {"contract", "arcp", "nsz"}
 _FASTMATH_SUMS = {"arcp", "nsz", "reassoc"}
 
 
+@functools.cache
 def available() -> bool:
-    """True when Numba can be imported (nothing is imported or compiled by asking)."""
-    return importlib.util.find_spec("numba") is not None
+    """True when Numba is installed and imports (the first call imports it). A Numba that is installed but does not
+    import — one built for another NumPy, say — counts as absent, with one warning saying so."""
+    if importlib.util.find_spec("numba") is None:
+        return False
+    try:
+        import numba  # noqa: F401
+    except Exception as e:  # noqa: BLE001 - any failure to import means: run the NumPy passes
+        warnings.warn(f"deepgrad: Numba is installed but does not import ({type(e).__name__}: {e}); the NumPy passes "
+                      f"run instead of deepgrad.ops.jit_kernels", RuntimeWarning, stacklevel=2)
+        return False
+    return True
 
 
 def for_arrays(xp, dtype, dtypes=("float32",)):
