@@ -554,7 +554,8 @@ def load_checkpoint_model(path: str):
 def scoring_model(paths: list[str]):
     """(model, config) that ``deepgrad evaluate`` scores: a checkpoint's model, under its test-time shifts where it
     was trained with them; for several checkpoints the ``log_probs`` :class:`~deepgrad.tools.ensemble.Ensemble` of
-    those (their softmax averaged), which must agree on dataset, input shape, classes and normalisation (config: the first one's)."""
+    those (their softmax averaged), which must agree on dataset, input shape, classes and normalisation (config:
+    the first one's)."""
     from . import train
     from .tools.ensemble import Ensemble
 
