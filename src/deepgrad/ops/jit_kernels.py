@@ -331,14 +331,21 @@ def compiled() -> types.SimpleNamespace:
         layer_norm_backward(g, x, mean, invstd, w, g if gx is None else gx, gw, gb, gx is not None, t(1),
                             t(1 / g.shape[1]))
 
+    @functools.lru_cache(maxsize=16)
+    def all_steps(n: int, dtype: str):
+        """A read-only mask of n ones (every sequence takes the step), made once per (n, dtype)."""
+        m = np.ones(n, dtype)
+        m.flags.writeable = False
+        return m
+
     def lstm_backward_(a, tc, c_prev, dr, dc, d, m):
-        lstm_backward(a, tc, c_prev, dr, dc, d, np.ones(tc.shape[1], tc.dtype) if m is None else m)
+        lstm_backward(a, tc, c_prev, dr, dc, d, all_steps(tc.shape[1], tc.dtype.str) if m is None else m)
 
     def gru_forward_(a, buf, b_hn, h, ghn, h1):
         gru_forward(a, buf, np.zeros(h.shape[1], h.dtype) if b_hn is None else b_hn, h, ghn, h1)
 
     def gru_backward_(a, ghn, h_prev, dh, di, dhh, dhz, m):
-        gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, np.ones(dh.shape[0], dh.dtype) if m is None else m)
+        gru_backward(a, ghn, h_prev, dh, di, dhh, dhz, all_steps(dh.shape[0], dh.dtype.str) if m is None else m)
 
     return types.SimpleNamespace(
         tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_backward=lstm_backward_,

@@ -510,15 +510,15 @@ class LSTMLayer(_Layer):
             else:
                 c[...] = xt if k == "w_ih" else 1
             at += n
-        res = parallel.matmul(d2, cols.reshape(L * N, -1))[inv]
+        res = parallel.matmul(d2, cols.reshape(L * N, -1))
         at = 0
         for k, n in parts:
-            grads[k] = res[:, at:at + n]
+            grads[k] = res[inv, at:at + n]  # rows back in PyTorch's gate order: one contiguous copy per part
             at += n
         if "b" in grads:
-            db = xp.ascontiguousarray(grads.pop("b")[:, 0])
+            db = grads.pop("b")[:, 0]
             grads["b_ih"], grads["b_hh"] = db, db.copy()  # two arrays: accumulating into one leaves the other
-        return {k: xp.ascontiguousarray(v) for k, v in grads.items()}
+        return grads
 
 
 class GRULayer(_Layer):

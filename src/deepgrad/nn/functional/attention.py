@@ -69,6 +69,7 @@ class _SDPA(Function):
 
     def __init__(self, scale: float):
         self.scale = scale
+        self.jit = None  # the compiled softmax passes, where the forward finds that they apply
 
     @staticmethod
     def _blocked(q, k, v, bias) -> bool:
@@ -99,12 +100,11 @@ class _SDPA(Function):
     def _scores_forward(self, xp, q, k, v, bias, p=None, out=None):
         """(P, P V) of one block, P = softmax(Q Kᵀ · scale + bias), into ``p`` and ``out`` where given."""
         s = xp.matmul(q, k.swapaxes(-1, -2), out=p)
-        jit = getattr(self, "jit", None) if p is not None else None
-        if jit is not None:  # compiled passes before and after exp (see deepgrad.ops.jit_kernels)
+        if self.jit is not None:  # compiled passes before and after exp (see deepgrad.ops.jit_kernels)
             s3 = s.reshape(-1, *s.shape[-2:])
-            jit.softmax_shift(s3, s3[0] if bias is None else bias, bias is not None, s.dtype.type(self.scale))
+            self.jit.softmax_shift(s3, s3[0] if bias is None else bias, bias is not None, s.dtype.type(self.scale))
             xp.exp(s, out=s)
-            jit.softmax_normalize(s3)
+            self.jit.softmax_normalize(s3)
             return s, xp.matmul(s, v, out=out)
         s *= self.scale
         if bias is not None:
@@ -149,9 +149,8 @@ class _SDPA(Function):
         """(dQ, dK, dV, dS) of one block (dQ, dK, dV None where not needed)."""
         dv = xp.matmul(p.swapaxes(-1, -2), go) if need[2] else None
         dp = xp.matmul(go, v.swapaxes(-1, -2))
-        jit = getattr(self, "jit", None)
-        if jit is not None and p.flags.c_contiguous:
-            jit.softmax_backward(p.reshape(-1, *p.shape[-2:]), dp.reshape(-1, *dp.shape[-2:]))
+        if self.jit is not None:  # p is a block of the contiguous P here
+            self.jit.softmax_backward(p.reshape(-1, *p.shape[-2:]), dp.reshape(-1, *dp.shape[-2:]))
         else:
             dp -= (dp * p).sum(axis=-1, keepdims=True)
             dp *= p  # dS, the gradient of the scores (before the scale)
