@@ -333,3 +333,12 @@ def test_row_blocked_kernels_match_numpy_formulas_over_several_blocks(threads):
     p /= p.sum(-1, keepdims=True)
     got = F.scaled_dot_product_attention(dg.tensor(q), dg.tensor(k), dg.tensor(v), is_causal=True).numpy()
     np.testing.assert_allclose(got, p @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_total_sums_one_axis_and_rejects_other_shapes():
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_allclose(parallel.total(a, 0), a.sum(0))
+    np.testing.assert_allclose(parallel.total(a, 1), a.sum(1))
+    for bad, axis in ((a[0], 0), (a, 2), (a, -1)):
+        with pytest.raises(ValueError, match="total: expected a 2-d array and axis 0 or 1"):
+            parallel.total(bad, axis)

@@ -219,6 +219,9 @@ def total(a, axis: int):
     1 and 2x at (2048, 512) along axis 0."""
     from .backend import array_module
 
+    if getattr(a, "ndim", None) != 2 or axis not in (0, 1):
+        raise ValueError(f"total: expected a 2-d array and axis 0 or 1, got shape {getattr(a, 'shape', type(a))} "
+                         f"and axis {axis!r}")
     ones = array_module(a).ones(a.shape[axis], a.dtype)
     return matmul(a, ones) if axis == 1 else matmul(ones, a)
 
