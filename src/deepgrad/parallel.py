@@ -29,6 +29,7 @@ import threading
 
 import numpy as np
 
+from .backends import mkl
 from .backends.cpu import default_num_threads
 
 __all__ = ["get_num_threads", "set_num_threads", "parallel_for", "row_blocks", "matmul", "total", "blas_threads"]
@@ -184,6 +185,8 @@ def matmul(a, b):
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions differ ({a.shape[-1]} vs {b.shape[-2]})")
     if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:  # a stack of rows times one matrix: one 2-d product
         return matmul(a.reshape(-1, a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[-1])
+    if a.ndim == b.ndim == 2 and mkl.applies(a, b):
+        return mkl.matmul(a, b)  # MKL's threads, one inside a block (see deepgrad.backends.mkl)
     dot = np.dot if a.ndim == b.ndim == 2 else np.matmul  # dot: matmul holds the GIL around a transposed operand
     if not busy and _blas_spins_briefly():
         with blas_threads(_threads):

@@ -9,7 +9,8 @@ Kernels:
   at any time (``deepgrad.backends.cpu.fast_kernels = False``) or for a block (``with cpu.flags(fast_kernels=False):``).
   With Numba installed (``pip install deepgrad[jit]``) it also switches on the compiled kernels of
   :mod:`deepgrad.ops.jit_kernels` (the LSTM and GRU cells, layer norm, GELU, attention's softmax, Adam) in place
-  of their NumPy passes.
+  of their NumPy passes, and with Intel's MKL installed (``pip install deepgrad[mkl]``) the 2-d products and the
+  recurrent layers' step products of :mod:`deepgrad.backends.mkl` in place of NumPy's BLAS.
 
 Process-wide tuning, each setting applied once by ``import deepgrad`` (:func:`apply_process_tuning`), each with an
 environment variable that turns it off, and :func:`report` saying what is set and why:
@@ -24,6 +25,13 @@ environment variable that turns it off, and :func:`report` saying what is set an
   of a LeNet-5 step on the 2-core CPU. With the settings freed buffers are reused from the heap, still warm in cache
   (what PyTorch's caching allocator does for GPU memory); the process keeps its peak heap size. Linux/glibc only.
   Off: ``DEEPGRAD_KEEP_FREED_MEMORY=0``.
+* **Numba's vector width** — applied when deepgrad first imports Numba (the first compiled kernel), not at import:
+  on a CPU with AVX-512, LLVM's tuning for Intel's server cores keeps loops in 256-bit vectors; deepgrad sets
+  ``numba.config.CPU_FEATURES`` to the host's features plus ``-prefer-256-bit``, so that its kernels run 16 float32
+  lanes at a time. Only if the environment sets neither ``NUMBA_CPU_NAME`` nor ``NUMBA_CPU_FEATURES`` and nothing in
+  the process has compiled with Numba yet; it then holds for every Numba function compiled later in the process
+  (Numba caches code per feature set). Measured on the 2-core CPU: the LSTM cell's step 77 → 42 µs forward and
+  67 → 25 µs backward at (H, N) = (256, 32). Off: ``DEEPGRAD_NUMBA_WIDE_VECTORS=0``.
 * **Threads per op** — ``DEEPGRAD_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the CPUs this process may use
   (:func:`deepgrad.set_num_threads` changes it later). Convolution and pooling blocks run on that many threads.
 """
@@ -119,6 +127,32 @@ def _keep_freed_memory() -> tuple:
                 if ok else "mallopt refused")
 
 
+def numba_wide_vectors(numba) -> tuple:
+    """Ask LLVM for 512-bit vectors in the Numba just imported (see the module docstring); (applied, why), also
+    recorded in :func:`settings` as ``numba_wide_vectors``."""
+    _applied["numba_wide_vectors"] = result = _numba_wide_vectors(numba)
+    return result
+
+
+def _numba_wide_vectors(numba) -> tuple:
+    if _env_off("DEEPGRAD_NUMBA_WIDE_VECTORS"):
+        return False, "off: DEEPGRAD_NUMBA_WIDE_VECTORS=0"
+    for name in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES"):
+        if os.environ.get(name):
+            return False, f"left as set: {name}={os.environ[name]}"
+    from numba.core import registry
+
+    if "_toplevel_target_context" in vars(registry.cpu_target):
+        return False, "not set: Numba had compiled code before deepgrad's first kernel"
+    import llvmlite.binding as llvm
+
+    features = llvm.get_host_cpu_features()
+    if not features.get("avx512f", False):
+        return False, "not set: the CPU has no AVX-512"
+    numba.config.CPU_FEATURES = features.flatten() + ",-prefer-256-bit"
+    return True, "numba.config.CPU_FEATURES = the host's + -prefer-256-bit: compiled loops use 512-bit vectors"
+
+
 def apply_process_tuning() -> None:
     """Apply the process-wide settings above (once; ``import deepgrad`` calls it before NumPy loads)."""
     if _applied:
@@ -128,10 +162,11 @@ def apply_process_tuning() -> None:
 
 
 def settings() -> dict:
-    """What is set: {name: (value, why)} for ``fast_kernels``, ``jit_kernels``, ``num_threads``, ``short_blas_spin`` and
-    ``keep_freed_memory``."""
+    """What is set: {name: (value, why)} for ``fast_kernels``, ``jit_kernels``, ``mkl_gemm``, ``num_threads``, ``short_blas_spin``,
+    ``keep_freed_memory`` and, once deepgrad has imported Numba, ``numba_wide_vectors``."""
     from .. import parallel
     from ..ops import jit_kernels
+    from . import mkl
 
     out = {"fast_kernels": (fast_kernels, "ops.cpu_kernels" if fast_kernels else
                             "reference kernels (DEEPGRAD_KERNELS=reference or set at run time)"),
@@ -140,6 +175,9 @@ def settings() -> dict:
                            "(ops.jit_kernels)"
                            if jit_kernels.available() else "Numba is not installed: NumPy passes (pip install "
                            "deepgrad[jit])"),
+           "mkl_gemm": (fast_kernels and mkl.available(),
+                        "2-d products and the recurrent layers' step products on Intel MKL (backends.mkl)"
+                        if mkl.available() else "MKL is not installed: NumPy's BLAS (pip install deepgrad[mkl])"),
            "num_threads": (parallel.get_num_threads(), "threads per op (DEEPGRAD_NUM_THREADS, OMP_NUM_THREADS, "
                                                       "the CPUs available, or set_num_threads)")}
     out.update(_applied)

@@ -98,11 +98,14 @@ def available() -> bool:
     if importlib.util.find_spec("numba") is None:
         return False
     try:
-        import numba  # noqa: F401
+        import numba
     except Exception as e:  # noqa: BLE001 - any failure to import means: run the NumPy passes
         warnings.warn(f"deepgrad: Numba is installed but does not import ({type(e).__name__}: {e}); the NumPy passes "
                       f"run instead of deepgrad.ops.jit_kernels", RuntimeWarning, stacklevel=2)
         return False
+    from ..backends import cpu
+
+    cpu.numba_wide_vectors(numba)
     return True
 
 
@@ -118,7 +121,9 @@ def for_arrays(xp, dtype, dtypes=("float32",)):
 
 @functools.cache
 def compiled() -> types.SimpleNamespace:
-    """The kernels, each compiled on first use (this imports Numba)."""
+    """The kernels, each compiled on first use (this imports Numba, through :func:`available`)."""
+    if not available():
+        raise RuntimeError("deepgrad.ops.jit_kernels: Numba is not available (pip install deepgrad[jit])")
     import numba
 
     f32 = np.float32

@@ -21,6 +21,7 @@ from __future__ import annotations
 import types
 
 from .. import parallel
+from ..backends import mkl
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module
@@ -346,6 +347,16 @@ class _Layer(Function):
         return tuple(next(got) if need else None for need in self.needs_input_grad)
 
 
+def _step_product(xp, w, n: int):
+    """The product ``prod(b, out)``: out = w b for every step of a recurrence, b (K, n) and out (M, n) C-contiguous —
+    with w packed once on MKL where it applies (:mod:`deepgrad.backends.mkl`; measured on the 2-core CPU at
+    (1024 × 256)(256 × 32): 94 µs a step against 150 µs on OpenBLAS, which repacks w at every call), else BLAS's
+    ``dot``."""
+    if mkl.applies(w):
+        return mkl.Packed(w, n)
+    return lambda b, out: xp.dot(w, b, out=out)
+
+
 def _loop_blas():
     """BLAS threads for a loop of small products on the calling thread (a feature-major recurrence): all of the
     op's threads where OpenBLAS's idle workers spin briefly — they wait, spinning, through the microseconds of gate
@@ -420,10 +431,11 @@ class LSTMLayer(_Layer):
         buf, tmp = xp.empty((4 * H, N), dt), xp.empty((H, N), dt)
         h, c = xp.ascontiguousarray(h0.T), xp.ascontiguousarray(c0.T)
         cell = _cells(xp, dt)
+        product = _step_product(xp, w_h, N)
         with _loop_blas():
             for t in order:
                 c1, h1 = cs[t], hs[t]
-                xp.dot(w_h, h, out=buf)
+                product(h, buf)
                 cell.lstm_forward(gates[t], buf, c, c1, tcs[t], h1 if w_hr is None else tmp)
                 if w_hr is not None:
                     xp.dot(w_hr, tmp, out=h1)
@@ -454,6 +466,7 @@ class LSTMLayer(_Layer):
         c0t = xp.ascontiguousarray(c0.T)
         cell = _cells(xp, dt)
         mf = None if masks is None else masks.astype(dt)  # (L, N): 1 where a sequence takes step t
+        product = _step_product(xp, w_p, N)
         with _loop_blas():
             for t in reversed(order):
                 m = None if masks is None else masks[t][None, :]
@@ -468,9 +481,9 @@ class LSTMLayer(_Layer):
                 cell.lstm_backward(gates[t], tcs[t], c0t if p is None else cs[p], dr, dc, d,
                                    None if mf is None else mf[t])
                 if m is None:
-                    xp.dot(w_p, d, out=dh)
+                    product(d, dh)
                 else:
-                    dh = xp.dot(w_p, d) + xp.where(m, 0, dh)
+                    dh = product(d, xp.empty_like(dh)) + xp.where(m, 0, dh)
                 hi = min(lo + _RING, L)
                 if p is None or not lo <= p < hi:  # the ring holds all of steps lo..hi−1: the next step is outside
                     cell.lstm_gather_steps(ring, hi - lo, dgates, lo)
