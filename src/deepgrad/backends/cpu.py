@@ -162,8 +162,8 @@ def apply_process_tuning() -> None:
 
 
 def settings() -> dict:
-    """What is set: {name: (value, why)} for ``fast_kernels``, ``jit_kernels``, ``mkl_gemm``, ``num_threads``, ``short_blas_spin``,
-    ``keep_freed_memory`` and, once deepgrad has imported Numba, ``numba_wide_vectors``."""
+    """What is set: {name: (value, why)} for ``fast_kernels``, ``jit_kernels``, ``mkl_gemm``, ``num_threads``,
+    ``short_blas_spin``, ``keep_freed_memory`` and, once deepgrad has imported Numba, ``numba_wide_vectors``."""
     from .. import parallel
     from ..ops import jit_kernels
     from . import mkl

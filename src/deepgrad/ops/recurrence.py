@@ -21,10 +21,10 @@ from __future__ import annotations
 import types
 
 from .. import parallel
-from ..backends import mkl
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..backend import array_module
+from ..backends import mkl
 from ..tensor import Tensor
 from . import jit_kernels, linalg
 from .elementwise import relu, sigmoid, tanh
