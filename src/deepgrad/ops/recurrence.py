@@ -353,7 +353,8 @@ def _step_product(xp, w, n: int):
     (1024 × 256)(256 × 32): 94 µs a step against 150 µs on OpenBLAS, which repacks w at every call), else BLAS's
     ``dot``."""
     if mkl.applies(w):
-        return mkl.Packed(w, n)
+        return mkl.Packed(w, n)  # packs w from any layout
+    w = xp.ascontiguousarray(w)
     return lambda b, out: xp.dot(w, b, out=out)
 
 
@@ -456,7 +457,6 @@ class LSTMLayer(_Layer):
         H, P = c0.shape[-1], h0.shape[-1]
         dt = gates.dtype
         dout, dhn, dcn = self._grad_parts(g, L, N, P, H)
-        w_p = xp.ascontiguousarray(w_hh[perm].T)  # (P, 4H): ∂h_{t−1} = W_hhᵀ ∂a_t
         w_rt = None if w_hr is None else xp.ascontiguousarray(w_hr.T)  # (H, P)
         dgates = xp.empty((4 * H, L, N), dt)  # ∂ of the pre-activations, (4H, L·N) for the weight products
         ring = xp.empty((_RING, 4 * H, N), dt)  # the last steps' ∂ of the pre-activations, each contiguous
@@ -466,7 +466,7 @@ class LSTMLayer(_Layer):
         c0t = xp.ascontiguousarray(c0.T)
         cell = _cells(xp, dt)
         mf = None if masks is None else masks.astype(dt)  # (L, N): 1 where a sequence takes step t
-        product = _step_product(xp, w_p, N)
+        product = _step_product(xp, w_hh[perm].T, N)  # (P, 4H): ∂h_{t−1} = W_hhᵀ ∂a_t
         with _loop_blas():
             for t in reversed(order):
                 m = None if masks is None else masks[t][None, :]
