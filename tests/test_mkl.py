@@ -1,5 +1,8 @@
 """deepgrad.backends.mkl (the optional MKL products) against NumPy's ``@``: every operand layout, both dtypes, the
 packed products of the recurrent layers, the one rule that chooses, the thread count inside blocks, and errors."""
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -84,7 +87,7 @@ def test_packed_errors():
         p(np.ones((2, 4), np.float32), np.empty((4, 3), np.float32))
 
 
-def test_applies_is_the_one_rule():
+def test_applies_is_the_one_rule(monkeypatch):
     f32, f64 = np.ones((2, 2), np.float32), np.ones((2, 2))
     assert mkl.applies(f32, f32) and mkl.applies(f64)
     assert not mkl.applies(f32, f64)  # one dtype for all operands
@@ -94,6 +97,18 @@ def test_applies_is_the_one_rule():
         assert not mkl.applies(f32)
         assert cpu.settings()["mkl_gemm"][0] is False
     assert cpu.settings()["mkl_gemm"][0] is True
+    monkeypatch.setattr(mkl, "enabled", False)
+    assert not mkl.applies(f32) and cpu.settings()["mkl_gemm"][0] is False
+    assert "enabled is False" in cpu.settings()["mkl_gemm"][1]
+
+
+def test_mkl_switched_off_from_the_environment():
+    code = ("import deepgrad as dg; from deepgrad.backends import mkl; "
+            "print(mkl.enabled, dg.backends.cpu.settings()['mkl_gemm'][0])")
+    for value, want in (("0", "False False"), ("1", "True True")):
+        env = dict(os.environ, DEEPGRAD_MKL=value)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.split() == want.split()
 
 
 def test_parallel_matmul_runs_on_mkl_with_one_thread_inside_a_block(monkeypatch):

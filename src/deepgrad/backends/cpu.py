@@ -175,7 +175,9 @@ def settings() -> dict:
                            "(ops.jit_kernels)"
                            if jit_kernels.available() else "Numba is not installed: NumPy passes (pip install "
                            "deepgrad[jit])"),
-           "mkl_gemm": (fast_kernels and mkl.available(),
+           "mkl_gemm": (fast_kernels and mkl.enabled and mkl.available(),
+                        "NumPy's BLAS: deepgrad.backends.mkl.enabled is False (DEEPGRAD_MKL=0 or set at run time)"
+                        if not mkl.enabled else
                         "2-d products and the recurrent layers' step products on Intel MKL (backends.mkl)"
                         if mkl.available() else "MKL is not installed: NumPy's BLAS (pip install deepgrad[mkl])"),
            "num_threads": (parallel.get_num_threads(), "threads per op (DEEPGRAD_NUM_THREADS, OMP_NUM_THREADS, "

@@ -14,8 +14,9 @@ Threads: MKL's Intel OpenMP layer, with :func:`deepgrad.get_num_threads` threads
 deepgrad's own threads need next (measured: an OpenBLAS product right after a loop of MKL products took 18 ms
 instead of 9). These are MKL's own settings; nothing else in the process changes.
 
-The rule is :func:`applies`: ``deepgrad.backends.cpu.fast_kernels``, MKL installed and loadable, NumPy arrays, one
-dtype, float32 or float64. Otherwise callers use NumPy's ``@``.
+The rule is :func:`applies`: :data:`enabled` (default True; ``DEEPGRAD_MKL=0`` in the environment makes it False;
+like ``torch.backends.mkldnn.enabled``, settable at any time), ``deepgrad.backends.cpu.fast_kernels``, MKL installed
+and loadable, NumPy arrays, one dtype, float32 or float64. Otherwise callers use NumPy's ``@``.
 """
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ import warnings
 
 import numpy as np
 
-__all__ = ["available", "applies", "matmul", "Packed"]
+__all__ = ["enabled", "available", "applies", "matmul", "Packed"]
+
+enabled: bool = os.environ.get("DEEPGRAD_MKL", "1").strip().lower() not in ("0", "false", "no", "off")
 
 _ROW_MAJOR, _NO_TRANS, _TRANS, _PACKED, _A_MATRIX = 101, 111, 112, 151, 161
 _THREADING_INTEL = 0
@@ -91,7 +94,7 @@ def applies(*arrays) -> bool:
     """Whether the products of ``arrays`` run on MKL: the rule in the module docstring."""
     from . import cpu
 
-    if not cpu.fast_kernels:
+    if not (enabled and cpu.fast_kernels):
         return False
     dt = arrays[0].dtype if arrays[0].__class__ is np.ndarray else None
     if dt not in (np.float32, np.float64):
