@@ -113,12 +113,15 @@ def test_mkl_switched_off_from_the_environment():
 
 def test_parallel_matmul_runs_on_mkl_with_one_thread_inside_a_block(monkeypatch):
     rng = np.random.default_rng(3)
-    a, b = rng.standard_normal((300, 200)).astype(np.float32), rng.standard_normal((200, 100)).astype(np.float32)
+    a, b = rng.standard_normal((600, 512)).astype(np.float32), rng.standard_normal((512, 256)).astype(np.float32)
     calls, threads = [], []
     real = mkl.matmul
     monkeypatch.setattr(mkl, "matmul", lambda x, y, out=None: calls.append(1) or real(x, y, out))
-    np.testing.assert_allclose(parallel.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(parallel.matmul(a, b), a @ b, rtol=1e-5, atol=1e-3)
     assert calls and mkl._tls.threads == parallel.get_num_threads()
+    small = parallel.matmul(a[:100], b)  # below parallel._MKL_MACS multiply-adds: NumPy's BLAS
+    assert len(calls) == 1 and 100 * 512 * 256 < parallel._MKL_MACS <= 600 * 512 * 256
+    np.testing.assert_allclose(small, a[:100] @ b, rtol=1e-5, atol=1e-3)
     results = [None, None]
 
     def block(i):
@@ -128,7 +131,7 @@ def test_parallel_matmul_runs_on_mkl_with_one_thread_inside_a_block(monkeypatch)
     parallel.parallel_for(2, block)
     assert threads == [1, 1]
     for r in results:
-        np.testing.assert_allclose(r, a @ b, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(r, a @ b, rtol=1e-5, atol=1e-3)
     np.testing.assert_array_equal(parallel.matmul(a.astype(int), b.astype(int)), a.astype(int) @ b.astype(int))
 
 

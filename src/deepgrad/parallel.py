@@ -166,6 +166,7 @@ def row_blocks(rows: int, row_size: int, body, like=None) -> None:
     parallel_for(parts, lambda i: body(slice(i * per, min(rows, (i + 1) * per))))
 
 
+_MKL_MACS = 1 << 26  # multiply-adds from which a 2-d product runs on MKL when it is installed (see matmul)
 _SPLIT_MACS = 1 << 23  # multiply-adds per block below which a product is not worth splitting (~0.15 ms of work)
 _MAX_PARTS = 8
 
@@ -176,7 +177,12 @@ def matmul(a, b):
     BLAS threads the product itself (on :func:`get_num_threads` threads) when its workers spin briefly (see the
     module docstring); inside a parallel block it runs on one thread. Otherwise a large 2-d product is cut into
     blocks of rows (or of columns, when the result is wide), a batched one into blocks of the batch, and the blocks
-    run on deepgrad's threads, each as one single-threaded BLAS call; the cut depends on the shapes only."""
+    run on deepgrad's threads, each as one single-threaded BLAS call; the cut depends on the shapes only.
+
+    With the ``mkl`` extra installed, a 2-d float product of at least 2²⁶ multiply-adds runs on MKL instead
+    (:mod:`deepgrad.backends.mkl`). Measured on the 2-core CPU: the GPT step of benchmarks/bench_sequence.py (products
+    of 10⁸ multiply-adds) 0.92–0.94x its time on OpenBLAS; the MLP 784-256-256 step (products of 2.6·10⁷) 1.3x slower
+    when its products ran on MKL too, hence the bound."""
     busy = getattr(_local, "busy", False)
     if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or a.ndim < 2 or b.ndim < 2:
         with blas_threads(1 if busy else _threads):
@@ -185,7 +191,7 @@ def matmul(a, b):
         raise ValueError(f"matmul: {a.shape} @ {b.shape}: inner dimensions differ ({a.shape[-1]} vs {b.shape[-2]})")
     if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:  # a stack of rows times one matrix: one 2-d product
         return matmul(a.reshape(-1, a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[-1])
-    if a.ndim == b.ndim == 2 and mkl.applies(a, b):
+    if a.ndim == b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[1] >= _MKL_MACS and mkl.applies(a, b):
         return mkl.matmul(a, b)  # MKL's threads, one inside a block (see deepgrad.backends.mkl)
     dot = np.dot if a.ndim == b.ndim == 2 else np.matmul  # dot: matmul holds the GIL around a transposed operand
     if not busy and _blas_spins_briefly():
