@@ -172,3 +172,81 @@ def test_an_mkl_that_does_not_load_counts_as_absent(monkeypatch, tmp_path):
             mkl.available.__wrapped__()
     monkeypatch.setattr(mkl, "_find_library", lambda: None)
     assert mkl.available.__wrapped__() is False
+
+
+def _lstm_run(kw, split, monkeypatch, backward_split=True, H=64):
+    """Outputs and every gradient of an LSTM (float32, hidden H) with the recurrence split over two threads or not."""
+    from deepgrad.ops import recurrence
+
+    with monkeypatch.context() as mp:
+        if not split:
+            mp.setattr(recurrence.LSTMLayer, "_halves", staticmethod(lambda *args: 1))
+        if not backward_split:  # the forward split, the backward on one thread over both parts of the units
+            answers = iter([True, True])  # the forward asks, then run_together; the backward is told no
+            mp.setattr(recurrence.LSTMLayer, "_backward_halves",
+                       lambda *a: pytest.fail("the backward should not split here"))
+            mp.setattr(recurrence.parallel, "can_run_together", lambda n: next(answers, False))
+        dg.manual_seed(0)
+        m = nn.LSTM(7, H, **kw)
+        x = dg.randn(*((5, 9, 7) if kw.get("batch_first") else (9, 5, 7)), requires_grad=True)
+        out, (h, c) = m(x)
+        (out.square().sum() + h.sum() + c.square().sum()).backward()
+        return [out.detach().numpy(), h.detach().numpy(), c.detach().numpy(), x.grad.numpy()] + \
+            [p.grad.numpy() for p in m.parameters()]
+
+
+@pytest.mark.parametrize("kw", [{}, {"batch_first": True}, {"bidirectional": True, "num_layers": 2}, {"bias": False}])
+def test_lstm_split_over_two_threads_equals_one_thread(monkeypatch, kw):
+    """float32, H = 64: the recurrence as two halves of the units on two threads (jit_kernels.lstm_forward_halves,
+    lstm_backward_halves) against the one-thread loop, outputs and every gradient to float32 rounding."""
+    pytest.importorskip("numba")
+    from deepgrad.ops import recurrence
+
+    monkeypatch.setattr(parallel, "_threads", 2)
+    calls = []
+    real = recurrence.LSTMLayer._forward_halves
+    monkeypatch.setattr(recurrence.LSTMLayer, "_forward_halves",
+                        staticmethod(lambda *a: calls.append(1) or real(*a)))
+    split = _lstm_run(kw, True, monkeypatch)
+    assert calls, "the split path did not run"
+    ref = _lstm_run(kw, False, monkeypatch)
+    for a, b in zip(split, ref):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5 * max(1.0, np.abs(b).max()))
+
+
+def test_lstm_split_forward_with_a_one_thread_backward(monkeypatch):
+    """A forward split in two whose backward cannot take two threads runs the one-thread loop over both parts of the
+    units (the gate rows are laid out per half): the same gradients."""
+    pytest.importorskip("numba")
+    from deepgrad.ops import recurrence
+
+    monkeypatch.setattr(parallel, "_threads", 2)
+    calls = []
+    real = recurrence.LSTMLayer._forward_halves
+    monkeypatch.setattr(recurrence.LSTMLayer, "_forward_halves",
+                        staticmethod(lambda *a: calls.append(1) or real(*a)))
+    split = _lstm_run({}, True, monkeypatch, backward_split=False)
+    assert calls == [1]
+    ref = _lstm_run({}, False, monkeypatch)
+    for a, b in zip(split, ref):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5 * max(1.0, np.abs(b).max()))
+
+
+def test_split_halves_give_up_when_the_other_never_comes():
+    """One half alone (its partner never runs): it waits `limit` pauses, marks flags[2] and returns; the layer
+    then raises instead of returning unfinished results."""
+    pytest.importorskip("numba")
+    from deepgrad.ops import jit_kernels, recurrence
+
+    k, (compute, pause) = jit_kernels.compiled(), jit_kernels.spin_calls()
+    H, N, L = 64, 4, 3
+    w = np.ones((4 * H, H), np.float32)
+    packed = mkl.Packed(w[:2 * H], N)
+    gates, hs = np.zeros((L, 4 * H, N), np.float32), np.zeros((L, H, N), np.float32)
+    flags = np.zeros(3, np.int64)
+    k.lstm_forward_halves(0, np.arange(L), compute, pause, packed.address, gates, np.empty((2 * H, N), np.float32),
+                          hs, hs.copy(), hs.copy(), np.zeros((H, N), np.float32), np.zeros((H, N), np.float32),
+                          flags, 1000)
+    assert flags.tolist() == [1, 0, 1]  # finished its first step, then gave up
+    with pytest.raises(RuntimeError, match="one half of the split recurrence waited too long"):
+        recurrence._check_met(flags)

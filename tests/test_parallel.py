@@ -342,3 +342,32 @@ def test_total_sums_one_axis_and_rejects_other_shapes():
     for bad, axis in ((a[0], 0), (a, 2), (a, -1)):
         with pytest.raises(ValueError, match="total: expected a 2-d array and axis 0 or 1"):
             parallel.total(bad, axis)
+
+
+def test_run_together_runs_every_block_at_the_same_time(threads):
+    threads(3)
+    meet = threading.Barrier(3, timeout=20)  # broken (BrokenBarrierError) unless all three blocks run at once
+    seen = []
+    parallel.run_together(3, lambda i: seen.append((i, meet.wait())))
+    assert sorted(i for i, _ in seen) == [0, 1, 2]
+    meet.reset()
+    with parallel._pool_lock:  # another op holds the pool: fresh threads run the other blocks
+        parallel.run_together(3, lambda i: meet.wait())
+
+
+def test_run_together_refuses_what_cannot_run_at_once_and_reraises(threads):
+    threads(2)
+    assert parallel.can_run_together(2) and not parallel.can_run_together(3) and not parallel.can_run_together(1)
+    with pytest.raises(ValueError, match="run_together: 3 blocks cannot run at once here"):
+        parallel.run_together(3, lambda i: None)
+    inside = []
+    parallel.parallel_for(2, lambda i: inside.append(parallel.can_run_together(2)))
+    assert inside == [False, False]  # inside a block: no
+
+    def body(i):
+        if i == 1:
+            raise KeyError("block 1")
+
+    with pytest.raises(KeyError, match="block 1"):
+        parallel.run_together(2, body)
+    parallel.run_together(2, lambda i: None)  # still usable

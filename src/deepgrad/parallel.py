@@ -23,6 +23,7 @@ the last bits between thread counts, as in PyTorch.
 from __future__ import annotations
 
 import ctypes
+import functools
 import math
 import os
 import threading
@@ -32,7 +33,8 @@ import numpy as np
 from .backends import mkl
 from .backends.cpu import default_num_threads
 
-__all__ = ["get_num_threads", "set_num_threads", "parallel_for", "row_blocks", "matmul", "total", "blas_threads"]
+__all__ = ["get_num_threads", "set_num_threads", "parallel_for", "can_run_together", "run_together", "row_blocks",
+           "matmul", "total", "blas_threads"]
 
 
 _threads = default_num_threads()
@@ -137,6 +139,55 @@ def parallel_for(n: int, body) -> None:
                 w.join()
     finally:
         _pool_lock.release()
+    if errors:
+        raise errors[0]
+
+
+def can_run_together(n: int) -> bool:
+    """Whether :func:`run_together` may run ``n`` blocks here: the op may use ``n`` threads and the caller is not
+    itself inside a block."""
+    return 2 <= n <= _threads and not getattr(_local, "busy", False)
+
+
+def run_together(n: int, body) -> None:
+    """Call ``body(i)`` for every i in range(n), all at the same time, each on its own thread (the calling one takes
+    block 0) — for blocks that wait for each other, such as the halves of a recurrence that meet at every step.
+    BLAS runs on one thread in each. The pool's workers run the other blocks when they are free, fresh threads
+    when another op holds them. Re-raises the first exception a block raised. Check :func:`can_run_together`
+    first."""
+    if not can_run_together(n):
+        raise ValueError(f"run_together: {n} blocks cannot run at once here (threads per op {_threads}, inside a "
+                         f"block: {getattr(_local, 'busy', False)})")
+    errors: list = []
+
+    def block(i):
+        _local.busy = True
+        try:
+            body(i)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller below
+            errors.append(e)
+        finally:
+            _local.busy = False
+
+    with blas_threads(1):
+        if _pool_lock.acquire(blocking=False):
+            try:
+                while len(_workers) < n - 1:
+                    _workers.append(_Worker())
+                for i, w in enumerate(_workers[:n - 1], 1):
+                    w.start(functools.partial(block, i))
+                block(0)
+                for w in _workers[:n - 1]:
+                    w.join()
+            finally:
+                _pool_lock.release()
+        else:
+            others = [threading.Thread(target=block, args=(i,), daemon=True) for i in range(1, n)]
+            for t in others:
+                t.start()
+            block(0)
+            for t in others:
+                t.join()
     if errors:
         raise errors[0]
 

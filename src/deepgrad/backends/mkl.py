@@ -160,6 +160,17 @@ def matmul(a, b, out=None):
     return out
 
 
+@functools.cache
+def c_functions():
+    """``cblas_sgemm_compute`` with its pointers typed as integers, as a ctypes function object that Numba-compiled
+    code calls directly (see ``jit_kernels.lstm_forward_halves``): a compiled loop multiplies on a :class:`Packed`
+    float32 matrix (``packed.address``) without returning to Python."""
+    if _lib is None and not available():
+        raise RuntimeError("deepgrad.backends.mkl: MKL is not installed (pip install deepgrad[mkl])")
+    i, p = ctypes.c_int, ctypes.c_size_t
+    return ctypes.CFUNCTYPE(None, i, i, i, i, i, i, p, i, p, i, ctypes.c_float, p, i)(("cblas_sgemm_compute", _lib))
+
+
 class Packed:
     """A (M, K) packed once in MKL's internal layout, for many products A·B with B (K, n) — the same A at every step
     of a recurrence. ``Packed(a, n)(b, out)`` writes A·b into ``out`` (C-contiguous (M, n)) and returns it."""
@@ -179,6 +190,7 @@ class Packed:
         getattr(_lib, f"cblas_{t}gemm_pack")(_ROW_MAJOR, _A_MATRIX, ta, m, n, k, 1.0, a.ctypes.data, lda,
                                              self._buf.ctypes.data)
         self._compute = getattr(_lib, f"cblas_{t}gemm_compute")
+        self.address = self._buf.ctypes.data  # of the packed A, for compiled callers of c_functions()'s compute
 
     def __call__(self, b, out):
         m, k = self.shape

@@ -76,7 +76,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["available", "compiled", "for_arrays"]
+__all__ = ["available", "compiled", "for_arrays", "spin_calls"]
 
 # tanh(x) ≈ x·P(x²)/Q(x²) on |x| ≤ _CLAMP (beyond it float32 tanh is ±1)
 _ALPHA = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
@@ -107,6 +107,21 @@ def available() -> bool:
 
     cpu.numba_wide_vectors(numba)
     return True
+
+
+@functools.cache
+def spin_calls():
+    """(compute, pause) for the kernels that split a recurrence over two threads: MKL's packed-product call
+    (``deepgrad.backends.mkl.c_functions``) and libc's ``sched_yield``, the pause of their spin-wait — a call the
+    compiler cannot see through, so the flag is read again after it, and one that lets the other thread run where
+    the two share a core."""
+    import ctypes
+
+    from ..backends import mkl
+
+    compute = mkl.c_functions()
+    pause = ctypes.CFUNCTYPE(ctypes.c_int)(("sched_yield", ctypes.CDLL(None)))
+    return compute, pause
 
 
 def for_arrays(xp, dtype, dtypes=("float32",)):
@@ -183,6 +198,57 @@ def compiled() -> types.SimpleNamespace:
             for s in range(k):
                 for n in range(N):
                     dgates[j, lo + s, n] = ring[s, j, n]
+
+    @numba.njit(inline="always")
+    def meet(flags, q, s, pause, limit):
+        """Thread q of two has finished step s: say so, then wait until the other has too. False if either waited
+        longer than ``limit`` pauses (flags[2] set: both stop)."""
+        pause()  # an opaque call: the step's stores are not moved past it, nor the flag's store before it
+        flags[q] = s
+        n = 0
+        while flags[1 - q] < s:
+            if flags[2] != 0:
+                return False
+            pause()  # and the flag is read again after each
+            n += 1
+            if n > limit:
+                flags[2] = 1
+                return False
+        return True
+
+    @jit
+    def lstm_forward_halves(q, order, compute, pause, packed, gates, buf, hs, cs, tc, h0, c0, flags, limit):
+        H2, N, P = buf.shape[0] // 4, buf.shape[1], hs.shape[1]
+        r0, r1, g0, g1 = q * H2, (q + 1) * H2, q * 4 * H2, (q + 1) * 4 * H2
+        zero = np.float32(0.0)
+        for s in range(order.shape[0]):
+            t = order[s]
+            h = h0 if s == 0 else hs[order[s - 1]]
+            c = c0[r0:r1] if s == 0 else cs[order[s - 1], r0:r1]
+            compute(101, 151, 111, 4 * H2, N, P, packed, P, h.ctypes.data, N, zero, buf.ctypes.data, N)
+            lstm_forward(gates[t, g0:g1], buf, c, cs[t, r0:r1], tc[t, r0:r1], hs[t, r0:r1])
+            if not meet(flags, q, s + 1, pause, limit):
+                return
+
+    @jit
+    def lstm_backward_halves(q, order, before, compute, pause, packed, gates, tc, cs, c0, dout, dh, dc, ring,
+                             dgates, ones, flags, limit):
+        H2, N, G, R = dh.shape[0], dh.shape[1], ring.shape[1], ring.shape[0]
+        L = gates.shape[0]
+        r0, r1, g0, g1 = q * H2, (q + 1) * H2, q * 4 * H2, (q + 1) * 4 * H2
+        zero = np.float32(0.0)
+        for s in range(order.shape[0]):
+            t, p = order[s], before[s]
+            lo = t - t % R
+            hi = min(lo + R, L)
+            dh += dout[t, r0:r1]
+            c_prev = c0[r0:r1] if p < 0 else cs[p, r0:r1]
+            lstm_backward(gates[t, g0:g1], tc[t, r0:r1], c_prev, dh, dc, ring[t - lo, g0:g1], ones)
+            if p < 0 or p < lo or p >= hi:  # the ring holds steps lo..hi−1 of this half: into (4H, L, N)
+                lstm_gather_steps(ring[:, g0:g1], hi - lo, dgates[g0:g1], lo)
+            if not meet(flags, q, s + 1, pause, limit):  # ∂a_t of both halves is in the ring
+                return
+            compute(101, 151, 111, H2, N, G, packed, G, ring[t - lo].ctypes.data, N, zero, dh.ctypes.data, N)
 
     @jit
     def gru_forward(a, buf, b_hn, h, ghn, h1):
@@ -354,6 +420,7 @@ def compiled() -> types.SimpleNamespace:
 
     return types.SimpleNamespace(
         tanh_into=tanh_into, lstm_forward=lstm_forward, lstm_backward=lstm_backward_,
+        lstm_forward_halves=lstm_forward_halves, lstm_backward_halves=lstm_backward_halves, all_steps=all_steps,
         lstm_gather_steps=lstm_gather_steps, gru_forward=gru_forward_, gru_backward=gru_backward_,
         layer_norm_forward=layer_norm_forward, layer_norm_backward=layer_norm_backward_,
         gelu_tanh_forward=gelu_tanh_forward, gelu_tanh_backward=gelu_tanh_backward, softmax_shift=softmax_shift,

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import types
 
+import numpy as np
+
 from .. import parallel
 from ..autograd import grad_mode
 from ..autograd.function import Function
@@ -379,6 +381,15 @@ def _project_feature_major(xp, w, xt, bias):
     return xp.matmul(xp.concatenate([w, bias[:, None]], 1), xa)
 
 
+_SPIN_LIMIT = 1 << 28  # pauses (each a sched_yield) one half of a split recurrence waits for the other before giving up
+
+
+def _check_met(flags) -> None:
+    if flags[2]:
+        raise RuntimeError("LSTM: one half of the split recurrence waited too long for the other (more than "
+                           f"{_SPIN_LIMIT} pauses); the results were not computed")
+
+
 _RING = 8  # steps of ∂gates gathered before one copy into the (4H, L, N) array (1 KB runs, not 128 B: 2x faster)
 
 
@@ -413,10 +424,23 @@ class LSTMLayer(_Layer):
     """
 
     @staticmethod
-    def _gate_order(xp, H: int, dtype):
-        perm = xp.concatenate([xp.arange(2 * H), xp.arange(3 * H, 4 * H), xp.arange(2 * H, 3 * H)])
-        scale = xp.concatenate([xp.full(3 * H, 0.5, dtype), xp.ones(H, dtype)])[:, None]
+    def _gate_order(xp, H: int, dtype, halves: int = 1):
+        """The rows of the gates inside: (i, f, o, g) blocks of H/halves units, one after another for each part of
+        the units (PyTorch's order is (i, f, g, o)), and the ½ that pre-scales the σ rows."""
+        h = H // halves
+        perm = xp.concatenate([xp.arange(h) + k * h + off for k in range(halves) for off in (0, H, 3 * H, 2 * H)])
+        scale = xp.concatenate([xp.full(3 * h, 0.5, dtype), xp.ones(h, dtype)] * halves)[:, None]
         return perm, scale
+
+    @staticmethod
+    def _halves(xp, dt, H: int, w_hr, masks) -> int:
+        """2 where the recurrence runs as two halves of the hidden units on two threads (see
+        ``jit_kernels.lstm_forward_halves``): float32 with the Numba kernels and MKL, H ≥ 64 and even, no
+        projection and no packed sequence, two threads free; else 1."""
+        ok = (xp.__name__ == "numpy" and xp.dtype(dt) == xp.float32 and H >= 64 and H % 2 == 0 and w_hr is None
+              and masks is None and parallel.can_run_together(2) and jit_kernels.for_arrays(xp, dt) is not None
+              and mkl.applies(xp.empty(0, dt)))
+        return 2 if ok else 1
 
     def forward(self, *arrays):
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = self._unpack(arrays)
@@ -424,13 +448,19 @@ class LSTMLayer(_Layer):
         xt, L, N, order, masks = self._frame(x)
         H, P = c0.shape[-1], h0.shape[-1]
         dt = x.dtype
-        perm, scale = self._gate_order(xp, H, dt)
+        halves = self._halves(xp, dt, H, w_hr, masks)
+        perm, scale = self._gate_order(xp, H, dt, halves)
         gates = _project_feature_major(xp, w_ih[perm] * scale, xt,
                                        None if b_ih is None else (b_ih + b_hh)[perm] * scale[:, 0])
         w_h = xp.ascontiguousarray(w_hh[perm] * scale)  # (4H, P)
         hs, cs, tcs = xp.empty((L, P, N), dt), xp.empty((L, H, N), dt), xp.empty((L, H, N), dt)
         buf, tmp = xp.empty((4 * H, N), dt), xp.empty((H, N), dt)
         h, c = xp.ascontiguousarray(h0.T), xp.ascontiguousarray(c0.T)
+        if halves == 2:
+            self._forward_halves(w_h, gates, hs, cs, tcs, h, c, order)
+            self.saved = (gates, cs, tcs, hs, perm, halves)
+            last = order[-1]
+            return _feature_major_output(xp, hs, masks, self.batch_first, (hs[last], cs[last]))
         cell = _cells(xp, dt)
         product = _step_product(xp, w_h, N)
         with _loop_blas():
@@ -445,13 +475,48 @@ class LSTMLayer(_Layer):
                     xp.copyto(c1, c, where=keep)
                     xp.copyto(h1, h, where=keep)
                 h, c = h1, c1
-        self.saved = (gates, cs, tcs, hs, perm)
+        self.saved = (gates, cs, tcs, hs, perm, halves)
         last = order[-1]
         return _feature_major_output(xp, hs, masks, self.batch_first, (hs[last], cs[last]))
 
+    @staticmethod
+    def _forward_halves(w_h, gates, hs, cs, tcs, h0, c0, order):
+        """The forward steps as two halves of the units, each on its own thread with its rows of W_hh packed on MKL,
+        meeting after every step (``jit_kernels.lstm_forward_halves``)."""
+        k, (compute, pause) = jit_kernels.compiled(), jit_kernels.spin_calls()
+        rows, N = w_h.shape[0] // 2, h0.shape[1]
+        steps, flags = np.asarray(order, np.int64), np.zeros(3, np.int64)
+
+        def half(q):
+            packed = mkl.Packed(w_h[q * rows:(q + 1) * rows], N)
+            buf = np.empty((rows, N), w_h.dtype)
+            k.lstm_forward_halves(q, steps, compute, pause, packed.address, gates, buf, hs, cs, tcs, h0, c0, flags,
+                                  _SPIN_LIMIT)
+
+        parallel.run_together(2, half)
+        _check_met(flags)
+
+    def _backward_halves(self, w_hh, perm, gates, tcs, cs, c0t, dout_fm, dh, dc, ring, dgates, order, L):
+        """The backward steps as two halves of the units (``jit_kernels.lstm_backward_halves``); dh, dc (H, N) hold
+        ∂h_n, ∂c_n on entry and ∂h_0, ∂c_0 on return, dgates receives ∂a."""
+        k, (compute, pause) = jit_kernels.compiled(), jit_kernels.spin_calls()
+        H2, N = dh.shape[0] // 2, dh.shape[1]
+        steps = np.asarray(list(reversed(order)), np.int64)
+        before = np.array([-1 if (p := self._before(int(t), L)) is None else p for t in steps], np.int64)
+        flags, ones, w = np.zeros(3, np.int64), k.all_steps(N, dh.dtype.str), w_hh[perm]
+
+        def half(q):
+            r = slice(q * H2, (q + 1) * H2)
+            packed = mkl.Packed(w[:, r].T, N)  # ∂h_{t−1} of its units = W_hh[:, units]ᵀ ∂a_t
+            k.lstm_backward_halves(q, steps, before, compute, pause, packed.address, gates, tcs, cs, c0t, dout_fm,
+                                   dh[r], dc[r], ring, dgates, ones, flags, _SPIN_LIMIT)
+
+        parallel.run_together(2, half)
+        _check_met(flags)
+
     def _backward(self, g, need):
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = self._unpack([t._data for t in self.inputs])
-        gates, cs, tcs, hs, perm = self.saved
+        gates, cs, tcs, hs, perm, halves = self.saved
         xp = array_module(g)
         xt, L, N, order, masks = self._frame(x)
         H, P = c0.shape[-1], h0.shape[-1]
@@ -466,6 +531,11 @@ class LSTMLayer(_Layer):
         c0t = xp.ascontiguousarray(c0.T)
         cell = _cells(xp, dt)
         mf = None if masks is None else masks.astype(dt)  # (L, N): 1 where a sequence takes step t
+        if halves == 2 and parallel.can_run_together(2):
+            self._backward_halves(w_hh, perm, gates, tcs, cs, c0t, dout_fm, dh, dc, ring, dgates, order, L)
+            order = ()  # every step done
+        parts = [(slice(q * H // halves, (q + 1) * H // halves), slice(q * 4 * H // halves, (q + 1) * 4 * H // halves))
+                 for q in range(halves)]
         product = _step_product(xp, w_hh[perm].T, N)  # (P, 4H): ∂h_{t−1} = W_hhᵀ ∂a_t
         with _loop_blas():
             for t in reversed(order):
@@ -478,8 +548,10 @@ class LSTMLayer(_Layer):
                     dhs[t] = dr
                     dr = xp.dot(w_rt, dr)  # through h = W_hr r
                 p = self._before(t, L)
-                cell.lstm_backward(gates[t], tcs[t], c0t if p is None else cs[p], dr, dc, d,
-                                   None if mf is None else mf[t])
+                c_prev = c0t if p is None else cs[p]
+                for r, gr in parts:  # the gate rows of each part of the units (one part unless split in two)
+                    cell.lstm_backward(gates[t][gr], tcs[t][r], c_prev[r], dr[r], dc[r], d[gr],
+                                       None if mf is None else mf[t])
                 if m is None:
                     product(d, dh)
                 else:
