@@ -37,6 +37,15 @@ GRU: gates (n, 3H) in the order (r, z, n), r and z rows pre-scaled by ½; σ(a) 
 * ``lstm_backward(a, tc, c_prev, dr, dc, d, m)`` — d ← ∂ of the four pre-activations, dc ← ∂c_{t−1}, given
   dr = ∂r and dc = ∂c_t from the step after; m (N,) is 1 where the sequence takes the step, 0 where it is past its
   end (d = 0 there, dc passes through), None for all 1.
+* ``lstm_forward_halves(q, order, compute, pause, packed, gates, buf, hs, cs, tc, h0, c0, flags, limit)`` — the
+  forward steps ``order`` for thread q of two, which owns half of the units: its gate rows are the q-th (4H/2, N)
+  block of a (its W_hh rows packed on MKL at address ``packed``, multiplied by MKL's ``compute`` from inside the
+  loop), its states rows q·H/2 … of hs, cs, tc; after each step the two threads meet (``flags``: each writes the
+  step it finished, then waits for the other's, calling ``pause`` between reads; after ``limit`` pauses it sets
+  flags[2] and both return).
+* ``lstm_backward_halves(q, order, before, compute, pause, packed, gates, tc, cs, c0, dout, dh, dc, ring, dgates,
+  ones, flags, limit)`` — the backward steps for thread q: ∂h_t of its units += dout, its half of the cell into the
+  ring, the meeting, then ∂h_{t−1} of its units = (its columns of W_hh)ᵀ ∂a_t from all of the ring's rows.
 * ``lstm_gather_steps(ring, k, dgates, lo)`` — dgates[:, lo:lo + k] = ring[:k] transposed (the ∂gates of k steps
   (k, 4H, N) into the (4H, L, N) layout of the weight products), written in destination order.
 * ``gru_forward(a, buf, b_hn, h, ghn, h1)`` — a ← (r, z, n); ghn = W_hn h + b_hn (b_hn may be None);

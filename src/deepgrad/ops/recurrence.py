@@ -421,6 +421,13 @@ class LSTMLayer(_Layer):
     blocks are reordered to (i, f, o, g) and the σ rows of the weights scaled by ½, so that one tanh over all 4H
     pre-activations gives every gate (σ(a) = (1 + tanh(a/2)) / 2). Saves the gates (L, 4H, N), c_t and tanh(c_t)
     (L, H, N) and the outputs h_t (L, P, N).
+
+    With Numba and MKL (float32, H ≥ 64 and even, no projection, no packed sequence, two threads): the units are cut
+    in two halves, the gate rows ordered (i, f, o, g) within each half, and each half's steps run on a thread of its
+    own — its rows of W_hh packed on MKL (one thread each) and its half of the cell in one compiled loop — the two
+    meeting after every step (``jit_kernels.lstm_forward_halves``, ``lstm_backward_halves``). Measured on the
+    2-core CPU, char-LSTM step (hidden 256, batch 32): 0.86x the time of the one-thread loop with MKL's two-thread
+    products.
     """
 
     @staticmethod
