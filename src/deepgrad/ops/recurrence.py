@@ -440,13 +440,13 @@ class LSTMLayer(_Layer):
         return perm, scale
 
     @staticmethod
-    def _halves(xp, dt, H: int, w_hr, masks) -> int:
+    def _halves(xp, w_hh, H: int, w_hr, masks) -> int:
         """2 where the recurrence runs as two halves of the hidden units on two threads (see
         ``jit_kernels.lstm_forward_halves``): float32 with the Numba kernels and MKL, H ≥ 64 and even, no
         projection and no packed sequence, two threads free; else 1."""
-        ok = (xp.__name__ == "numpy" and xp.dtype(dt) == xp.float32 and H >= 64 and H % 2 == 0 and w_hr is None
-              and masks is None and parallel.can_run_together(2) and jit_kernels.for_arrays(xp, dt) is not None
-              and mkl.applies(xp.empty(0, dt)))
+        ok = (w_hh.dtype == np.float32 and H >= 64 and H % 2 == 0 and w_hr is None and masks is None
+              and parallel.can_run_together(2) and jit_kernels.for_arrays(xp, w_hh.dtype) is not None
+              and mkl.applies(w_hh))
         return 2 if ok else 1
 
     def forward(self, *arrays):
@@ -455,13 +455,12 @@ class LSTMLayer(_Layer):
         xt, L, N, order, masks = self._frame(x)
         H, P = c0.shape[-1], h0.shape[-1]
         dt = x.dtype
-        halves = self._halves(xp, dt, H, w_hr, masks)
+        halves = self._halves(xp, w_hh, H, w_hr, masks)
         perm, scale = self._gate_order(xp, H, dt, halves)
         gates = _project_feature_major(xp, w_ih[perm] * scale, xt,
                                        None if b_ih is None else (b_ih + b_hh)[perm] * scale[:, 0])
         w_h = xp.ascontiguousarray(w_hh[perm] * scale)  # (4H, P)
         hs, cs, tcs = xp.empty((L, P, N), dt), xp.empty((L, H, N), dt), xp.empty((L, H, N), dt)
-        buf, tmp = xp.empty((4 * H, N), dt), xp.empty((H, N), dt)
         h, c = xp.ascontiguousarray(h0.T), xp.ascontiguousarray(c0.T)
         if halves == 2:
             self._forward_halves(w_h, gates, hs, cs, tcs, h, c, order)
@@ -470,6 +469,7 @@ class LSTMLayer(_Layer):
             return _feature_major_output(xp, hs, masks, self.batch_first, (hs[last], cs[last]))
         cell = _cells(xp, dt)
         product = _step_product(xp, w_h, N)
+        buf, tmp = xp.empty((4 * H, N), dt), xp.empty((H, N), dt)
         with _loop_blas():
             for t in order:
                 c1, h1 = cs[t], hs[t]
