@@ -52,6 +52,13 @@ def test_matmul_into_out_and_empty_sizes():
 
 def test_matmul_errors_name_the_function_and_what_it_got():
     a = np.ones((4, 3), np.float32)
+    with pytest.raises(ValueError, match="mkl.matmul: expected two NumPy arrays of one dtype, float32 or float64, "
+                                         "got ndarray float32 and ndarray float64"):
+        mkl.matmul(a, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="got list None and ndarray float32"):
+        mkl.matmul([[1.0]], a)
+    with pytest.raises(ValueError, match="got ndarray int64 and ndarray int64"):
+        mkl.matmul(np.ones((2, 2), np.int64), np.ones((2, 2), np.int64))
     with pytest.raises(ValueError, match=r"mkl.matmul: expected matrices \(M, K\) and \(K, N\), got shapes \(4, 3\) "
                                          r"and \(4, 3\)"):
         mkl.matmul(a, a)
@@ -195,41 +202,40 @@ def _lstm_run(kw, split, monkeypatch, backward_split=True, H=64):
             [p.grad.numpy() for p in m.parameters()]
 
 
-@pytest.mark.parametrize("kw", [{}, {"batch_first": True}, {"bidirectional": True, "num_layers": 2}, {"bias": False}])
-def test_lstm_split_over_two_threads_equals_one_thread(monkeypatch, kw):
-    """float32, H = 64: the recurrence as two halves of the units on two threads (jit_kernels.lstm_forward_halves,
-    lstm_backward_halves) against the one-thread loop, outputs and every gradient to float32 rounding."""
+def _count_forward_splits(monkeypatch) -> list:
+    """Two threads for ops; a list that gets an entry each time an LSTM layer's forward runs split in two."""
     pytest.importorskip("numba")
     from deepgrad.ops import recurrence
 
     monkeypatch.setattr(parallel, "_threads", 2)
     calls = []
     real = recurrence.LSTMLayer._forward_halves
-    monkeypatch.setattr(recurrence.LSTMLayer, "_forward_halves",
-                        staticmethod(lambda *a: calls.append(1) or real(*a)))
+    monkeypatch.setattr(recurrence.LSTMLayer, "_forward_halves", staticmethod(lambda *a: calls.append(1) or real(*a)))
+    return calls
+
+
+def _assert_float32_equal(got, want):
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5 * max(1.0, np.abs(b).max()))
+
+
+@pytest.mark.parametrize("kw", [{}, {"batch_first": True}, {"bidirectional": True, "num_layers": 2}, {"bias": False}])
+def test_lstm_split_over_two_threads_equals_one_thread(monkeypatch, kw):
+    """float32, H = 64: the recurrence as two halves of the units on two threads (jit_kernels.lstm_forward_halves,
+    lstm_backward_halves) against the one-thread loop, outputs and every gradient to float32 rounding."""
+    calls = _count_forward_splits(monkeypatch)
     split = _lstm_run(kw, True, monkeypatch)
     assert calls, "the split path did not run"
-    ref = _lstm_run(kw, False, monkeypatch)
-    for a, b in zip(split, ref):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5 * max(1.0, np.abs(b).max()))
+    _assert_float32_equal(split, _lstm_run(kw, False, monkeypatch))
 
 
 def test_lstm_split_forward_with_a_one_thread_backward(monkeypatch):
     """A forward split in two whose backward cannot take two threads runs the one-thread loop over both parts of the
     units (the gate rows are laid out per half): the same gradients."""
-    pytest.importorskip("numba")
-    from deepgrad.ops import recurrence
-
-    monkeypatch.setattr(parallel, "_threads", 2)
-    calls = []
-    real = recurrence.LSTMLayer._forward_halves
-    monkeypatch.setattr(recurrence.LSTMLayer, "_forward_halves",
-                        staticmethod(lambda *a: calls.append(1) or real(*a)))
+    calls = _count_forward_splits(monkeypatch)
     split = _lstm_run({}, True, monkeypatch, backward_split=False)
     assert calls == [1]
-    ref = _lstm_run({}, False, monkeypatch)
-    for a, b in zip(split, ref):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5 * max(1.0, np.abs(b).max()))
+    _assert_float32_equal(split, _lstm_run({}, False, monkeypatch))
 
 
 def test_split_halves_give_up_when_the_other_never_comes():

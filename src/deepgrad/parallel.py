@@ -97,6 +97,18 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _as_block(errors: list, fn, *args) -> None:
+    """Run ``fn(*args)`` as a block of a parallel op on this thread: marked busy (nested ops run serially, BLAS on
+    one thread), its exception appended to ``errors`` for the caller to re-raise."""
+    _local.busy = True
+    try:
+        fn(*args)
+    except BaseException as e:  # noqa: BLE001 - handed to the caller, who re-raises it
+        errors.append(e)
+    finally:
+        _local.busy = False
+
+
 def parallel_for(n: int, body) -> None:
     """Call ``body(i)`` for every i in range(n), on up to :func:`get_num_threads` threads (the calling one included);
     return when all calls are done, re-raising the first exception one of them raised.
@@ -119,18 +131,13 @@ def parallel_for(n: int, body) -> None:
         todo = iter(range(n))  # next() on a range iterator is atomic under the GIL: each block is taken once
         errors: list = []
 
-        def work():
-            _local.busy = True
-            try:
-                for i in todo:
-                    if errors:
-                        return
-                    body(i)
-            except BaseException as e:  # noqa: BLE001 - handed to the caller below
-                errors.append(e)
-            finally:
-                _local.busy = False
+        def blocks():
+            for i in todo:
+                if errors:
+                    return
+                body(i)
 
+        work = functools.partial(_as_block, errors, blocks)
         with blas_threads(1):
             for w in _workers[:threads - 1]:
                 w.start(work)
@@ -159,16 +166,7 @@ def run_together(n: int, body) -> None:
         raise ValueError(f"run_together: {n} blocks cannot run at once here (threads per op {_threads}, inside a "
                          f"block: {getattr(_local, 'busy', False)})")
     errors: list = []
-
-    def block(i):
-        _local.busy = True
-        try:
-            body(i)
-        except BaseException as e:  # noqa: BLE001 - handed to the caller below
-            errors.append(e)
-        finally:
-            _local.busy = False
-
+    block = functools.partial(_as_block, errors, body)
     with blas_threads(1):
         if _pool_lock.acquire(blocking=False):
             try:

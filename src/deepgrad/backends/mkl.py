@@ -102,13 +102,18 @@ def applies(*arrays) -> bool:
     return all(a.__class__ is np.ndarray and a.dtype == dt for a in arrays) and available()
 
 
+def _library():
+    """The loaded MKL (loading it if it was not), or RuntimeError where it is not installed."""
+    if _lib is None and not available():
+        raise RuntimeError("deepgrad.backends.mkl: MKL is not installed (pip install deepgrad[mkl])")
+    return _lib
+
+
 def _set_threads() -> None:
     """Before each MKL call: MKL's thread count for the calling thread (the library is loaded here if it was not)."""
     from .. import parallel
 
-    if _lib is None and not available():
-        raise RuntimeError("deepgrad.backends.mkl: MKL is not installed (pip install deepgrad[mkl])")
-
+    _library()
     n = 1 if getattr(parallel._local, "busy", False) else parallel.get_num_threads()
     if getattr(_tls, "threads", None) != n:
         _lib.MKL_Set_Num_Threads_Local(n)
@@ -131,6 +136,10 @@ def _operand(x):
 
 
 def _check(name, a, b, out):
+    if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or a.dtype != b.dtype \
+            or a.dtype not in (np.float32, np.float64):
+        got = " and ".join(f"{type(x).__name__} {getattr(x, 'dtype', None)}" for x in (a, b))
+        raise ValueError(f"{name}: expected two NumPy arrays of one dtype, float32 or float64, got {got}")
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"{name}: expected matrices (M, K) and (K, N), got shapes {a.shape} and {b.shape}")
     want = (a.shape[0], b.shape[1])
@@ -165,10 +174,9 @@ def c_functions():
     """``cblas_sgemm_compute`` with its pointers typed as integers, as a ctypes function object that Numba-compiled
     code calls directly (see ``jit_kernels.lstm_forward_halves``): a compiled loop multiplies on a :class:`Packed`
     float32 matrix (``packed.address``) without returning to Python."""
-    if _lib is None and not available():
-        raise RuntimeError("deepgrad.backends.mkl: MKL is not installed (pip install deepgrad[mkl])")
     i, p = ctypes.c_int, ctypes.c_size_t
-    return ctypes.CFUNCTYPE(None, i, i, i, i, i, i, p, i, p, i, ctypes.c_float, p, i)(("cblas_sgemm_compute", _lib))
+    return ctypes.CFUNCTYPE(None, i, i, i, i, i, i, p, i, p, i, ctypes.c_float, p, i)(
+        ("cblas_sgemm_compute", _library()))
 
 
 class Packed:
@@ -202,6 +210,6 @@ class Packed:
                 or not out.flags.c_contiguous:
             raise ValueError(f"mkl.Packed: out must be a C-contiguous {self.dtype} array of shape {(m, self.n)}")
         _set_threads()
-        self._compute(_ROW_MAJOR, _PACKED, _NO_TRANS, m, self.n, k, self._buf.ctypes.data, k, b.ctypes.data,
+        self._compute(_ROW_MAJOR, _PACKED, _NO_TRANS, m, self.n, k, self.address, k, b.ctypes.data,
                       self.n, 0.0, out.ctypes.data, self.n)
         return out

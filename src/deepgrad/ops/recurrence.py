@@ -464,24 +464,22 @@ class LSTMLayer(_Layer):
         h, c = xp.ascontiguousarray(h0.T), xp.ascontiguousarray(c0.T)
         if halves == 2:
             self._forward_halves(w_h, gates, hs, cs, tcs, h, c, order)
-            self.saved = (gates, cs, tcs, hs, perm, halves)
-            last = order[-1]
-            return _feature_major_output(xp, hs, masks, self.batch_first, (hs[last], cs[last]))
-        cell = _cells(xp, dt)
-        product = _step_product(xp, w_h, N)
-        buf, tmp = xp.empty((4 * H, N), dt), xp.empty((H, N), dt)
-        with _loop_blas():
-            for t in order:
-                c1, h1 = cs[t], hs[t]
-                product(h, buf)
-                cell.lstm_forward(gates[t], buf, c, c1, tcs[t], h1 if w_hr is None else tmp)
-                if w_hr is not None:
-                    xp.dot(w_hr, tmp, out=h1)
-                if masks is not None:
-                    keep = ~masks[t][None, :]
-                    xp.copyto(c1, c, where=keep)
-                    xp.copyto(h1, h, where=keep)
-                h, c = h1, c1
+        else:
+            cell = _cells(xp, dt)
+            product = _step_product(xp, w_h, N)
+            buf, tmp = xp.empty((4 * H, N), dt), xp.empty((H, N), dt)
+            with _loop_blas():
+                for t in order:
+                    c1, h1 = cs[t], hs[t]
+                    product(h, buf)
+                    cell.lstm_forward(gates[t], buf, c, c1, tcs[t], h1 if w_hr is None else tmp)
+                    if w_hr is not None:
+                        xp.dot(w_hr, tmp, out=h1)
+                    if masks is not None:
+                        keep = ~masks[t][None, :]
+                        xp.copyto(c1, c, where=keep)
+                        xp.copyto(h1, h, where=keep)
+                    h, c = h1, c1
         self.saved = (gates, cs, tcs, hs, perm, halves)
         last = order[-1]
         return _feature_major_output(xp, hs, masks, self.batch_first, (hs[last], cs[last]))
@@ -536,36 +534,36 @@ class LSTMLayer(_Layer):
         dhs = None if w_hr is None else xp.empty_like(hs)  # ∂L/∂h_t after the projection, for ∂W_hr
         dh, dc = xp.array(dhn.T, order="C"), xp.array(dcn.T, order="C")  # updated in place: never views of g
         c0t = xp.ascontiguousarray(c0.T)
-        cell = _cells(xp, dt)
-        mf = None if masks is None else masks.astype(dt)  # (L, N): 1 where a sequence takes step t
         if halves == 2 and parallel.can_run_together(2):
             self._backward_halves(w_hh, perm, gates, tcs, cs, c0t, dout_fm, dh, dc, ring, dgates, order, L)
-            order = ()  # every step done
-        parts = [(slice(q * H // halves, (q + 1) * H // halves), slice(q * 4 * H // halves, (q + 1) * 4 * H // halves))
-                 for q in range(halves)]
-        product = _step_product(xp, w_hh[perm].T, N)  # (P, 4H): ∂h_{t−1} = W_hhᵀ ∂a_t
-        with _loop_blas():
-            for t in reversed(order):
-                m = None if masks is None else masks[t][None, :]
-                lo = t - t % _RING
-                d = ring[t - lo]
-                dh += dout_fm[t] if m is None else dout_fm[t] * m
-                dr = dh if m is None else dh * m  # rows past their end took no step: nothing flows into it
-                if dhs is not None:
-                    dhs[t] = dr
-                    dr = xp.dot(w_rt, dr)  # through h = W_hr r
-                p = self._before(t, L)
-                c_prev = c0t if p is None else cs[p]
-                for r, gr in parts:  # the gate rows of each part of the units (one part unless split in two)
-                    cell.lstm_backward(gates[t][gr], tcs[t][r], c_prev[r], dr[r], dc[r], d[gr],
-                                       None if mf is None else mf[t])
-                if m is None:
-                    product(d, dh)
-                else:
-                    dh = product(d, xp.empty_like(dh)) + xp.where(m, 0, dh)
-                hi = min(lo + _RING, L)
-                if p is None or not lo <= p < hi:  # the ring holds all of steps lo..hi−1: the next step is outside
-                    cell.lstm_gather_steps(ring, hi - lo, dgates, lo)
+        else:
+            cell = _cells(xp, dt)
+            mf = None if masks is None else masks.astype(dt)  # (L, N): 1 where a sequence takes step t
+            u = H // halves  # units per part: the gate rows of part q are rows 4uq … 4u(q+1) (see _gate_order)
+            parts = [(slice(q * u, (q + 1) * u), slice(4 * q * u, 4 * (q + 1) * u)) for q in range(halves)]
+            product = _step_product(xp, w_hh[perm].T, N)  # (P, 4H): ∂h_{t−1} = W_hhᵀ ∂a_t
+            with _loop_blas():
+                for t in reversed(order):
+                    m = None if masks is None else masks[t][None, :]
+                    lo = t - t % _RING
+                    d = ring[t - lo]
+                    dh += dout_fm[t] if m is None else dout_fm[t] * m
+                    dr = dh if m is None else dh * m  # rows past their end took no step: nothing flows into it
+                    if dhs is not None:
+                        dhs[t] = dr
+                        dr = xp.dot(w_rt, dr)  # through h = W_hr r
+                    p = self._before(t, L)
+                    c_prev = c0t if p is None else cs[p]
+                    for r, gr in parts:  # the gate rows of each part of the units (one part unless split in two)
+                        cell.lstm_backward(gates[t][gr], tcs[t][r], c_prev[r], dr[r], dc[r], d[gr],
+                                           None if mf is None else mf[t])
+                    if m is None:
+                        product(d, dh)
+                    else:
+                        dh = product(d, xp.empty_like(dh)) + xp.where(m, 0, dh)
+                    hi = min(lo + _RING, L)
+                    if p is None or not lo <= p < hi:  # the ring holds all of steps lo..hi−1: the next step is outside
+                        cell.lstm_gather_steps(ring, hi - lo, dgates, lo)
         inv = xp.argsort(perm)
         d2 = dgates.reshape(4 * H, L * N)  # columns in (t, n) order
         grads = {"h0": xp.ascontiguousarray(dh.T), "c0": xp.ascontiguousarray(dc.T)}
